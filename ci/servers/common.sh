@@ -1,5 +1,6 @@
 # Shared settings and helpers for the local Dovecot/Postfix test servers (sourced, not run).
 # shellcheck shell=bash
+# shellcheck disable=SC2034 # variables are used by the scripts that source this file
 
 # ---- layout -----------------------------------------------------------------
 MH_SERVER_DIR="${MH_SERVER_DIR:-/tmp/mailharness-servers}"
@@ -125,6 +126,7 @@ mh_ports() {
 
 # mh_port_open PORT : true iff something accepts TCP connections on 127.0.0.1:PORT.
 mh_port_open() {
+    # shellcheck disable=SC2016 # $0/$1 are expanded by the inner bash
     timeout 2 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$MH_HOST" "$1" 2>/dev/null
 }
 
