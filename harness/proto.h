@@ -39,9 +39,12 @@ struct mh_parser {
 	uint64_t literal_left; /* IMAP: literal bytes still to skip */
 	int first_code;        /* SMTP: code of the first line */
 	bool seen_status;      /* POP3: status line done, now in the body */
+	size_t resp_start;     /* IMAP: start of the response being scanned */
+	size_t count;          /* lines (SMTP, POP3 body) or responses (IMAP) completed so far */
 };
 
-/* Prepares p for a protocol with the given limits (NULL = defaults). */
+/* Prepares p for a protocol with the given limits (NULL = defaults; a zero field = its default).
+   The first reply expected is MH_EXPECT_GREETING. */
 void mh_parser_init(struct mh_parser *p, enum mh_proto_id proto, const struct mh_limits *lim);
 /* Sets what the next reply is and resets the scan state. */
 void mh_parser_expect(struct mh_parser *p, const struct mh_expect *e);
@@ -53,6 +56,27 @@ void mh_parser_expect(struct mh_parser *p, const struct mh_expect *e);
  *  -1  a cap was exceeded or the bytes cannot be framed at all; err says why.
  * Grammar violations that still let the reply be framed are recorded in r->syntax, not errors.
  * r is reset at the start of each reply by the caller (mh_reply_reset) and only written on 1.
+ * After 1 the scan state is rewound (same expect): the caller drops *consumed_r bytes, feeds on.
+ *
+ * What lands in r, per protocol:
+ *  SMTP  lines = every line whole (code and separator included, CRLF excluded); code/status
+ *        from the first line; text = the last line after "250 " / "250-"; enhanced = an X.Y.Z at
+ *        the start of that text (parsed loosely, judged by mh_smtp_enhanced_valid). A line
+ *        without a 3-digit code ends the reply (syntax error; as the first line: code 0,
+ *        status "", PERMFAIL). Codes outside Reply-code are syntax errors; first digit not 2-5
+ *        gives class PERMFAIL.
+ *  IMAP  lines = each response whole, literals included. REPLY ends at a "+" or at any tagged
+ *        response: one whose tag differs from expect.tag still ends it, with a syntax error (a
+ *        server that answers with the wrong tag is judged, not waited on until timeout). Untagged
+ *        BYE does not end a REPLY. ONE: an untagged response is cls UNTAGGED / status "*", except
+ *        untagged BYE, which is cls BYE / status "BYE". An unrecognized status atom gives
+ *        cls BAD / status "". resp_code is truncated to fit.
+ *  POP3  lines = the status line only; body = the un-byte-stuffed body lines, each followed by
+ *        CRLF (bare LF normalized), the "." terminator excluded. A lower-case "+ok"/"-err" is a
+ *        syntax error but classified (and opens a body) as if upper-case. A status line that is
+ *        neither +OK, -ERR nor (with expect.sasl) "+ ..." is one line, cls PERMFAIL, status "".
+ *        Only MH_EXPECT_REPLY / MH_EXPECT_ONE with expect.multiline read a body.
+ * max_lines counts SMTP lines, IMAP responses and POP3 body lines (status line, "." excluded).
  */
 int mh_parser_feed(struct mh_parser *p, const unsigned char *buf, size_t len, struct mh_reply *r,
 		   size_t *consumed_r, struct mh_error *err);
@@ -65,6 +89,24 @@ int mh_proto_imap_feed(struct mh_parser *p, const unsigned char *buf, size_t len
 int mh_proto_pop3_feed(struct mh_parser *p, const unsigned char *buf, size_t len, struct mh_reply *r,
 		       size_t *consumed_r, struct mh_error *err);
 
+/* Shared by proto_*.c only. Finds the LF ending the line that starts at p->line_start, scanning
+   from p->pos and enforcing lim.max_line / lim.max_reply. Returns 1 (*lf_r set; the caller moves
+   p->pos), 0 (need more; p->pos advanced) or -1 (a cap was exceeded; err). */
+int mh_proto_next_line(struct mh_parser *p, const unsigned char *buf, size_t len, size_t *lf_r,
+		       struct mh_error *err);
+/* Shared by proto_*.c only. Counts one completed line / response against lim.max_lines: 0 / -1. */
+int mh_proto_count_line(struct mh_parser *p, struct mh_error *err);
+/* Shared by proto_*.c only. Resets r for proto and copies the reply's n bytes into r->raw. */
+void mh_proto_reply_begin(struct mh_reply *r, enum mh_proto_id proto, const unsigned char *buf,
+			  size_t n);
+
+/* True if enh is what RFC 2034 sec 4 requires on a reply with this code once ENHANCEDSTATUSCODES
+   is advertised: a status-code (RFC 3463 sec 2: class 2/4/5, 1-3 digit subject and detail, no
+   leading zeros) whose class equals the code's first digit. 3xx replies need none: "" is valid,
+   and a present one must only be well-formed. The caller exempts the greeting and HELO/EHLO
+   replies. */
+bool mh_smtp_enhanced_valid(const char *enh, int code);
+
 /* Capabilities parsed out of replies (EHLO lines, IMAP CAPABILITY / [CAPABILITY ...], POP3 CAPA). */
 #define MH_CAPS_MAX 128
 struct mh_caps {
@@ -76,7 +118,11 @@ void mh_caps_init(struct mh_caps *c);
 void mh_caps_deinit(struct mh_caps *c);
 void mh_caps_clear(struct mh_caps *c);
 /* Replaces c with the capabilities announced in r, if r announces any (SMTP EHLO 250 reply, IMAP
-   untagged CAPABILITY or a [CAPABILITY ...] response code, POP3 CAPA +OK body). Returns 1 if it did, else 0. */
+   untagged CAPABILITY or a [CAPABILITY ...] response code, POP3 CAPA +OK body). Returns 1 if it
+   did, else 0. SMTP takes any multi-line 250 reply and POP3 any +OK multi-line body, so the
+   caller passes only EHLO / CAPA replies (a one-line EHLO reply announces nothing: the caller
+   clears c itself). IMAP announcements are recognized in any reply; the last one in r wins.
+   Names are upper-cased. */
 int mh_caps_from_reply(struct mh_caps *c, const struct mh_reply *r);
 /* Returns the value of capability name (case-insensitive), or NULL if absent. */
 const char *mh_caps_get(const struct mh_caps *c, const char *name);
