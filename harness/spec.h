@@ -29,7 +29,8 @@ struct mh_spec_outcome {
 	char **require_untagged;  /* IMAP: untagged response names the reply must contain ("BYE", "FLAGS") */
 	size_t nrequire;
 	char *rfc;                /* requirement for require_untagged; NULL = the rule's */
-	enum mh_level level;
+	enum mh_level level;      /* the rule's level unless the outcome sets its own */
+	char *note;               /* optional: why this reply is permitted */
 };
 
 struct mh_spec_rule {
@@ -73,6 +74,8 @@ struct mh_spec {
 	int version;
 	char *title;
 	char *path;
+	char **references; /* "RFC 5321", ...: every rfc field must name one of these (lint) */
+	size_t nreferences;
 	struct mh_spec_state *states;
 	size_t nstates;
 	int initial; /* state index before the greeting */
