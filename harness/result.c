@@ -175,6 +175,8 @@ void mh_run_deinit(struct mh_run *run)
 	for (size_t i = 0; i < run->ncases; i++)
 		mh_case_result_deinit(&run->cases[i]);
 	free(run->cases);
+	for (size_t i = 0; i < run->nowned_specs; i++)
+		mh_spec_free(&run->owned_specs[i]);
 	pthread_mutex_destroy(&run->lock);
 	memset(run, 0, sizeof(*run));
 }
@@ -216,4 +218,12 @@ int mh_run_exit_status(const struct mh_run *run, bool strict)
 			status = 1;
 	}
 	return status;
+}
+
+void mh_run_own_spec(struct mh_run *run, struct mh_spec *spec)
+{
+	if (run->nowned_specs < MH_ARRAY_SIZE(run->owned_specs))
+		run->owned_specs[run->nowned_specs++] = spec;
+	else
+		mh_spec_free(&spec);
 }

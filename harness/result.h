@@ -101,6 +101,8 @@ struct mh_run {
 	struct mh_case_result *cases;
 	size_t ncases;
 	pthread_mutex_t lock; /* guards nothing in the writers; used by the runner when jobs > 1 */
+	struct mh_spec *owned_specs[4]; /* specs the run frees (referenced by targets[].spec) */
+	size_t nowned_specs;
 };
 
 /* Appends a check to c (takes copies of the strings, NULL allowed). Returns the new check. */
@@ -120,6 +122,8 @@ void mh_case_result_deinit(struct mh_case_result *c);
 void mh_target_info_deinit(struct mh_target_info *t);
 void mh_run_init(struct mh_run *run);
 void mh_run_deinit(struct mh_run *run);
+/* Hands a loaded spec to the run, which frees it in mh_run_deinit. */
+void mh_run_own_spec(struct mh_run *run, struct mh_spec *spec);
 
 /* Counts, for summaries: cases of verdict v, optionally restricted to proto (NULL = all) and
    level (-1 = all). */

@@ -1,0 +1,164 @@
+/* probe.c: capability queries, STARTTLS upgrades and target probing, shared by the runner and
+   the Lua runtime. */
+#include "probe.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct mh_proto_dialogue dialogues[] = {
+	[MH_PROTO_SMTP] = {"EHLO mailharness.invalid", "STARTTLS", "STARTTLS", "QUIT", false},
+	[MH_PROTO_IMAP] = {"CAPABILITY", "STARTTLS", "STARTTLS", "LOGOUT", true},
+	[MH_PROTO_POP3] = {"CAPA", "STLS", "STLS", "QUIT", false},
+};
+_Static_assert(MH_ARRAY_SIZE(dialogues) == MH_PROTO_COUNT, "dialogues out of sync");
+
+const struct mh_proto_dialogue *mh_proto_dialogue(enum mh_proto_id p)
+{
+	return &dialogues[p];
+}
+
+int mh_probe_command(struct mh_conn *c, const char *line, struct mh_reply *r, struct mh_error *err)
+{
+	static unsigned long counter; /* tags only need to be unique per connection */
+	struct mh_buf b;
+	mh_buf_init(&b);
+	if (dialogues[c->target.proto].tagged)
+		mh_buf_printf(&b, "P%04lu ", __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED) % 10000);
+	mh_buf_printf(&b, "%s\r\n", line);
+	int rc = mh_conn_send(c, b.data, b.len, err);
+	mh_buf_deinit(&b);
+	if (rc != 0)
+		return -1;
+	return mh_conn_read_reply(c, r, err);
+}
+
+int mh_probe_caps(struct mh_conn *c, struct mh_reply *r, struct mh_error *err)
+{
+	const struct mh_proto_dialogue *d = &dialogues[c->target.proto];
+	int rc = mh_probe_command(c, d->caps_cmd, r, err);
+	if (rc != 1) {
+		if (rc == 0)
+			mh_error_set(err, "the server closed the connection after %s", d->caps_cmd);
+		return -1;
+	}
+	if (r->cls != MH_RC_OK) {
+		mh_error_set(err, "%s was refused: %s", d->caps_cmd, r->status);
+		return -1;
+	}
+	if (c->session == NULL)
+		mh_caps_from_reply(&c->caps, r);
+	return 0;
+}
+
+int mh_probe_starttls(struct mh_conn *c, struct mh_reply *r, struct mh_error *err)
+{
+	const struct mh_proto_dialogue *d = &dialogues[c->target.proto];
+	int rc = mh_probe_command(c, d->starttls_cmd, r, err);
+	if (rc != 1) {
+		if (rc == 0)
+			mh_error_set(err, "the server closed the connection after %s", d->starttls_cmd);
+		return -1;
+	}
+	if (r->cls != MH_RC_OK) {
+		struct mh_buf t;
+		mh_buf_init(&t);
+		mh_buf_append_escaped(&t, r->raw.data, r->raw.len, 200);
+		mh_error_set(err, "%s refused: %s", d->starttls_cmd, mh_buf_cstr(&t));
+		mh_buf_deinit(&t);
+		return -1;
+	}
+	return mh_conn_start_tls(c, err);
+}
+
+void mh_probe_quit(struct mh_conn *c)
+{
+	if (mh_conn_is_closed(c))
+		return;
+	struct mh_reply r;
+	mh_reply_init(&r, c->target.proto);
+	struct mh_error err;
+	mh_error_init(&err);
+	mh_probe_command(c, dialogues[c->target.proto].quit_cmd, &r, &err);
+	mh_reply_deinit(&r);
+}
+
+static void caps_to_strv(const struct mh_caps *caps, char ***v_r, size_t *n_r)
+{
+	*v_r = mh_calloc(caps->n + 1, sizeof(char *));
+	for (size_t i = 0; i < caps->n; i++) {
+		struct mh_buf b;
+		mh_buf_init(&b);
+		mh_buf_append_str(&b, caps->name[i]);
+		if (caps->value[i] != NULL && caps->value[i][0] != '\0')
+			mh_buf_printf(&b, " %s", caps->value[i]);
+		(*v_r)[i] = (char *)b.data;
+	}
+	*n_r = caps->n;
+}
+
+static void copy_caps(struct mh_caps *dst, const struct mh_caps *src)
+{
+	mh_caps_clear(dst);
+	for (size_t i = 0; i < src->n; i++) {
+		dst->name[i] = mh_strdup(src->name[i]);
+		dst->value[i] = mh_strdup(src->value[i]);
+	}
+	dst->n = src->n;
+}
+
+int mh_probe_target(const struct mh_target *t, const struct mh_conn_opts *o, struct mh_target_info *info,
+		    struct mh_caps *caps_r, struct mh_error *err)
+{
+	info->url = mh_strdup(t->url);
+	info->proto = mh_strdup(mh_proto_name(t->proto));
+	info->host = mh_strdup(t->host);
+	info->port = t->port;
+	info->tls = mh_strdup(mh_tls_mode_name(t->tls));
+	struct mh_conn_opts po = *o;
+	po.result = NULL;
+	struct mh_conn *c = mh_conn_open(t, &po, 0, err);
+	if (c == NULL)
+		goto fail;
+	int rc = mh_conn_read_greeting(c, err);
+	if (rc != 1) {
+		if (rc == 0)
+			mh_error_set(err, "the server closed the connection without a greeting");
+		goto fail;
+	}
+	struct mh_buf g;
+	mh_buf_init(&g);
+	mh_buf_append_escaped(&g, c->greeting.raw.data, c->greeting.raw.len, 1024);
+	info->greeting = mh_strdup(mh_buf_cstr(&g));
+	mh_buf_deinit(&g);
+	struct mh_reply r;
+	mh_reply_init(&r, t->proto);
+	if (c->greeting.cls == MH_RC_OK || c->greeting.cls == MH_RC_PREAUTH) {
+		if (mh_probe_caps(c, &r, err) == 0) {
+			caps_to_strv(&c->caps, &info->caps_before, &info->ncaps_before);
+			copy_caps(caps_r, &c->caps);
+		}
+		if (t->tls == MH_TLS_STARTTLS && !err->set) {
+			if (mh_probe_starttls(c, &r, err) == 0 && mh_probe_caps(c, &r, err) == 0) {
+				caps_to_strv(&c->caps, &info->caps_after, &info->ncaps_after);
+				copy_caps(caps_r, &c->caps);
+			}
+		}
+	} else {
+		mh_error_set(err, "the server refused service in its greeting");
+	}
+	mh_reply_deinit(&r);
+	if (c->sock != NULL && mh_sock_is_tls(c->sock)) {
+		info->tls_version = mh_strdup(mh_sock_tls_version(c->sock));
+		info->tls_cipher = mh_strdup(mh_sock_tls_cipher(c->sock));
+	}
+	if (err->set)
+		goto fail;
+	mh_probe_quit(c);
+	mh_conn_free(&c);
+	return 0;
+fail:
+	info->probe_error = mh_strdup(err->msg);
+	mh_conn_free(&c);
+	return -1;
+}
