@@ -171,6 +171,35 @@ static void sync_caps(struct mh_conn *c)
 	c->caps.n = caps->n;
 }
 
+/* IMAP: the server sent complete untagged responses ending in BYE and closed (RFC 3501 7.1.5)
+   while a tagged reply was awaited. Delivers the BYE as the reply; 1 if it did, else 0. */
+static int bye_before_close(struct mh_conn *c, struct mh_reply *r, bool judge)
+{
+	if (c->target.proto != MH_PROTO_IMAP)
+		return 0;
+	struct mh_parser p;
+	mh_parser_init(&p, MH_PROTO_IMAP, &c->opts.limits);
+	struct mh_expect one = {.kind = MH_EXPECT_ONE};
+	size_t off = 0;
+	while (off < c->in.len) {
+		mh_parser_expect(&p, &one);
+		mh_reply_reset(r);
+		size_t used = 0;
+		struct mh_error e;
+		mh_error_init(&e);
+		if (mh_parser_feed(&p, c->in.data + off, c->in.len - off, r, &used, &e) != 1)
+			return 0;
+		off += used;
+		if (r->cls == MH_RC_BYE && off == c->in.len) {
+			mh_buf_reset(&c->in);
+			if (judge && c->session != NULL)
+				mh_session_reply(c->session, r);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 static int read_reply(struct mh_conn *c, const struct mh_expect *e, struct mh_reply *r, bool judge,
 		      struct mh_error *err)
 {
@@ -209,6 +238,8 @@ static int read_reply(struct mh_conn *c, const struct mh_expect *e, struct mh_re
 		if (f == 1)
 			continue;
 		if (f == 0) {
+			if (c->in.len > 0 && bye_before_close(c, r, judge) == 1)
+				return 1;
 			if (c->session != NULL)
 				mh_session_closed(c->session, true);
 			if (c->in.len == 0)
@@ -221,6 +252,14 @@ static int read_reply(struct mh_conn *c, const struct mh_expect *e, struct mh_re
 			err->set = false;
 			mh_error_set(err, "timeout: no complete reply within %lld ms (%zu bytes received)",
 				     (long long)c->opts.timeout_ms, c->in.len);
+		}
+		if (c->in.len > 0) {
+			/* half a reply: whatever comes next cannot be framed reliably */
+			event(c, "closing: the stream is out of step after a partial reply");
+			mh_sock_free(&c->sock);
+			c->closed = true;
+			if (c->session != NULL)
+				mh_session_closed(c->session, false);
 		}
 		return -1;
 	}

@@ -157,7 +157,8 @@ static bool want_matches(const char *w, const char *status, const char *cls)
 
 /*
  * t:expect(reply, want [, msg [, opts]]) -> reply, ok
- * reply: a reply table or nil (a failed read: FAIL with the last network error as received).
+ * reply: a reply table or nil. nil after the server closed the connection is a FAIL; nil after a
+ * timeout, a size cap, a reset or a TLS error raises (the case ends in ERROR).
  * want: "250", "OK", "+OK", "2xx", a class name ("ok", "permfail", "no", ...) or a list of
  * these, any of which may match. Records an assertion check; never raises on a mismatch.
  */
@@ -228,6 +229,10 @@ static int l_test_expect(lua_State *L)
 	} else {
 		if (mh_now_ms() >= lc->deadline_ms)
 			return mh_lua_case_time_error(L, lc);
+		/* a clean close instead of a reply is the server's doing (a FAIL); a timeout, a cap, a
+		   reset or a TLS failure is not something the RFC judges: the case ends in ERROR */
+		if (lc->last_error[0] != '\0' && strcmp(lc->last_error, "closed") != 0)
+			return luaL_error(L, "no reply: %s", lc->last_error);
 		if (o.received == NULL) {
 			o.received = lc->last_error[0] != '\0'
 			                 ? lua_pushfstring(L, "(no reply: %s)", lc->last_error)

@@ -133,19 +133,31 @@ int mh_probe_target(const struct mh_target *t, const struct mh_conn_opts *o, str
 	mh_buf_deinit(&g);
 	struct mh_reply r;
 	mh_reply_init(&r, t->proto);
+	/* A refusing or malformed greeting is for the cases to judge, not a reason to stop: only a
+	   dead connection or a STARTTLS upgrade that the target URL asks for and that fails is. */
+	struct mh_error cerr;
+	mh_error_init(&cerr);
 	if (c->greeting.cls == MH_RC_OK || c->greeting.cls == MH_RC_PREAUTH) {
-		if (mh_probe_caps(c, &r, err) == 0) {
+		if (mh_probe_caps(c, &r, &cerr) == 0) {
 			caps_to_strv(&c->caps, &info->caps_before, &info->ncaps_before);
 			copy_caps(caps_r, &c->caps);
+		} else if (mh_conn_is_closed(c)) {
+			mh_error_set(err, "capability query: %s", cerr.msg);
 		}
 		if (t->tls == MH_TLS_STARTTLS && !err->set) {
-			if (mh_probe_starttls(c, &r, err) == 0 && mh_probe_caps(c, &r, err) == 0) {
-				caps_to_strv(&c->caps, &info->caps_after, &info->ncaps_after);
-				copy_caps(caps_r, &c->caps);
+			if (mh_probe_starttls(c, &r, err) == 0) {
+				mh_error_init(&cerr);
+				if (mh_probe_caps(c, &r, &cerr) == 0) {
+					caps_to_strv(&c->caps, &info->caps_after, &info->ncaps_after);
+					copy_caps(caps_r, &c->caps);
+				} else if (mh_conn_is_closed(c)) {
+					mh_error_set(err, "capability query after STARTTLS: %s", cerr.msg);
+				}
 			}
 		}
-	} else {
-		mh_error_set(err, "the server refused service in its greeting");
+	} else if (t->tls == MH_TLS_STARTTLS) {
+		mh_error_set(err, "the greeting refuses service, so the STARTTLS upgrade the URL asks "
+				  "for cannot be done");
 	}
 	mh_reply_deinit(&r);
 	if (c->sock != NULL && mh_sock_is_tls(c->sock)) {

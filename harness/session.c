@@ -23,6 +23,12 @@ struct proto_hooks {
 	const char *enhanced_cap;         /* capability that obliges enhanced status codes */
 	const char *enhanced_exempt[3];   /* commands whose replies are exempt (RFC 2034 3 (4)) */
 	const struct redact_rule *redact; /* terminated by {NULL, 0} */
+	/* when the server closes on its own: the rule it breaks, and whether that needs commands
+	   left unanswered (SMTP) or any close without an untagged BYE (IMAP); NULL = none */
+	const char *close_rfc;
+	const char *close_rule;
+	bool close_needs_pending;
+	bool close_needs_no_bye;
 };
 
 static const struct redact_rule smtp_redact[] = {{"AUTH", 2}, {NULL, 0}};
@@ -31,9 +37,13 @@ static const struct redact_rule pop3_redact[] = {{"PASS", 1}, {"APOP", 2}, {"AUT
 
 static const struct proto_hooks hooks[] = {
 	[MH_PROTO_SMTP] = {false, {"EHLO"}, false, "ENHANCEDSTATUSCODES", {"@greeting", "HELO", "EHLO"},
-			   smtp_redact},
-	[MH_PROTO_IMAP] = {true, {"CAPABILITY"}, true, NULL, {NULL}, imap_redact},
-	[MH_PROTO_POP3] = {false, {"CAPA"}, false, NULL, {NULL}, pop3_redact},
+			   smtp_redact, "RFC 5321 3.8",
+			   "the server closed the connection without replying (it may close only after "
+			   "221 to QUIT, after 421, or after a timeout)",
+			   true, false},
+	[MH_PROTO_IMAP] = {true, {"CAPABILITY"}, true, NULL, {NULL}, imap_redact, "RFC 3501 3.4",
+			   "the server closed the connection without an untagged BYE", false, true},
+	[MH_PROTO_POP3] = {false, {"CAPA"}, false, NULL, {NULL}, pop3_redact, NULL, NULL, false, false},
 };
 _Static_assert(MH_ARRAY_SIZE(hooks) == MH_PROTO_COUNT, "hooks out of sync");
 
@@ -70,6 +80,7 @@ struct mh_session {
 	char *secrets[MAX_SECRETS];
 	size_t nsecrets;
 	int64_t t0; /* case start, for transcript event times */
+	bool bye_seen; /* IMAP: an untagged BYE arrived */
 };
 
 struct mh_session *mh_session_new(const struct mh_spec *spec, struct mh_case_result *c, int conn)
@@ -546,13 +557,30 @@ static void check_syntax(struct mh_session *s, const struct pending *p, const st
 	for (size_t i = 0; i < MH_ARRAY_SIZE(h->enhanced_exempt) && h->enhanced_exempt[i]; i++)
 		if (strcmp(cmdname, h->enhanced_exempt[i]) == 0)
 			return;
+	/* RFC 2034 4: "the same status code must appear at the beginning of the text in each line" */
+	bool every_line = true;
+	for (size_t i = 0; i + 1 < r->nlines && every_line; i++) {
+		size_t len;
+		const char *l = (const char *)mh_reply_line_data(r, i, &len);
+		size_t el = strlen(r->enhanced);
+		every_line = len >= 4 + el && memcmp(l + 4, r->enhanced, el) == 0 &&
+			     (len == 4 + el || l[4 + el] == ' ');
+	}
+	if (r->enhanced[0] != '\0' && mh_smtp_enhanced_valid(r->enhanced, r->code) && !every_line) {
+		char msg[200];
+		snprintf(msg, sizeof(msg), "%s advertised, but not every line of the %d reply starts with "
+			 "the status code %s", h->enhanced_cap, r->code, r->enhanced);
+		add_check(s, MH_CHECK_SYNTAX, false, msg, p ? p->sent : NULL, r,
+			  "the same X.Y.Z at the start of each line", "RFC 2034 4", MH_LEVEL_MUST, s->state,
+			  s->state);
+	}
 	if (!mh_smtp_enhanced_valid(r->enhanced, r->code)) {
 		char msg[200];
 		snprintf(msg, sizeof(msg), "%s advertised, but reply %d %s an enhanced status code of "
 			 "class %d", h->enhanced_cap, r->code,
 			 r->enhanced[0] ? "carries the wrong" : "lacks", r->code / 100);
 		add_check(s, MH_CHECK_SYNTAX, false, msg, p ? p->sent : NULL, r, "X.Y.Z with X = first digit of the code",
-			  "RFC 2034 3", MH_LEVEL_MUST, s->state, s->state);
+			  "RFC 2034 4", MH_LEVEL_MUST, s->state, s->state);
 	}
 }
 
@@ -671,6 +699,8 @@ void mh_session_reply(struct mh_session *s, const struct mh_reply *r)
 		if (g >= 0)
 			judge(s, &gp, r);
 		update_caps(s, r, "@greeting");
+		if (r->cls == MH_RC_BYE)
+			s->bye_seen = true;
 		return;
 	}
 	long idx = find_pending(s, r);
@@ -680,6 +710,8 @@ void mh_session_reply(struct mh_session *s, const struct mh_reply *r)
 			mh_case_add_transcript(s->result, s->conn, '*', ev, strlen(ev), mh_now_ms() - s->t0);
 		}
 		/* RFC 5321 3.8 / RFC 3501 7.1.5: a server shutting down may speak unasked */
+		if (r->cls == MH_RC_BYE)
+			s->bye_seen = true;
 		if (r->code == 421 || r->cls == MH_RC_BYE)
 			session_enter(s, spec->closed, s->state, "unsolicited shutdown reply");
 		return;
@@ -707,6 +739,8 @@ void mh_session_reply(struct mh_session *s, const struct mh_reply *r)
 	} else {
 		pending_drop(s, (size_t)idx);
 	}
+	if (s->hooks->tagged && (r->cls == MH_RC_BYE || has_untagged(r, "BYE")))
+		s->bye_seen = true;
 	if (s->hooks->tagged && r->cls != MH_RC_CONTINUE && has_untagged(r, "BYE") &&
 	    s->state != spec->closed)
 		session_enter(s, spec->closed, s->state, "untagged BYE");
@@ -716,11 +750,14 @@ void mh_session_reply(struct mh_session *s, const struct mh_reply *r)
 
 void mh_session_closed(struct mh_session *s, bool by_server)
 {
-	if (by_server && s->npending > 0 && s->result != NULL) {
-		char ev[256];
-		snprintf(ev, sizeof(ev), "connection closed with %zu command(s) unanswered (first: %s)",
-			 s->npending, s->spec->commands[s->pending[0].cmd].name);
-		mh_case_add_transcript(s->result, s->conn, '*', ev, strlen(ev), mh_now_ms() - s->t0);
+	const struct proto_hooks *h = s->hooks;
+	bool final = s->spec->states[s->state].final;
+	if (by_server && !final && h->close_rfc != NULL &&
+	    ((h->close_needs_pending && s->npending > 0) || (h->close_needs_no_bye && !s->bye_seen))) {
+		const struct pending *p = s->npending > 0 ? &s->pending[0] : NULL;
+		add_check(s, MH_CHECK_SPEC, false, h->close_rule, p ? p->sent : NULL, NULL,
+			  "a reply, or a shutdown notice before the close", h->close_rfc, MH_LEVEL_MUST,
+			  s->state, s->spec->closed);
 	}
 	while (s->npending > 0)
 		pending_drop(s, s->npending - 1);

@@ -28,7 +28,8 @@ bool mh_session_expect(const struct mh_session *s, struct mh_expect *e);
    syntax), moves the state. */
 void mh_session_reply(struct mh_session *s, const struct mh_reply *r);
 /* The server closed the connection (by_server) or the client did; moves to the closed state and
-   drops pending commands (a command left unanswered by a close is recorded as a failed check). */
+   drops pending commands. A close by the server that the protocol forbids is a failed check: SMTP
+   with commands unanswered (RFC 5321 3.8), IMAP without an untagged BYE (RFC 3501 3.4). */
 void mh_session_closed(struct mh_session *s, bool by_server);
 /* The TLS layer started: IMAP/POP3/SMTP discard what they knew (RFC 3207 4.2, RFC 3501 6.2.1). */
 void mh_session_tls_started(struct mh_session *s);

@@ -1,0 +1,18 @@
+-- endless-multiline: EHLO answered by "250-xxx" lines forever; the harness stops at its line-count
+-- cap (ERROR).
+-- Served by tests/hostile/hostile_server.c --mode endless-multiline; see
+-- tests/hostile/run_hostile.sh.
+case {
+  id = "hostile.endless_multiline",
+  title = "an EHLO reply of endless 250- lines",
+  rfc = "RFC 5321 4.2.1",
+  level = "MUST",
+  proto = "smtp",
+  run = function(t)
+    local c = t:connect() -- reads the greeting; raises (ERROR) when it cannot be read
+    -- a failed read ends the case: the script cannot go on (ERROR, docs/SCRIPTING.md)
+    t:expect(assert(c:cmd("EHLO hostile.test")), "250", "EHLO is accepted")
+    t:expect(assert(c:cmd("QUIT")), "221", "QUIT is answered with 221")
+    c:close()
+  end,
+}

@@ -1,0 +1,16 @@
+-- slow: the greeting trickles in at one byte per second; the harness times out (ERROR).
+-- Served by tests/hostile/hostile_server.c --mode slow; see tests/hostile/run_hostile.sh.
+case {
+  id = "hostile.slow",
+  title = "a greeting sent one byte per second",
+  rfc = "RFC 5321 4.3.1",
+  level = "MUST",
+  proto = "smtp",
+  run = function(t)
+    local c = t:connect() -- reads the greeting; raises (ERROR) when it cannot be read
+    -- a failed read ends the case: the script cannot go on (ERROR, docs/SCRIPTING.md)
+    t:expect(assert(c:cmd("EHLO hostile.test")), "250", "EHLO is accepted")
+    t:expect(assert(c:cmd("QUIT")), "221", "QUIT is answered with 221")
+    c:close()
+  end,
+}
