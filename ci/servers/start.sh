@@ -3,7 +3,7 @@
 # Usage: ci/servers/start.sh [--fresh] [dovecot|postfix|all]   (MH_FRESH=1 == --fresh)
 set -euo pipefail
 
-# shellcheck source=ci/servers/common.sh
+# shellcheck source-path=SCRIPTDIR source=common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 usage() {
@@ -225,7 +225,10 @@ start_dovecot() {
     rm -f "$MH_DOVECOT_DIR/doveconf.err"
     check_ports_free dovecot
     mh_info "starting dovecot (config $MH_DOVECOT_CONF, log $MH_DOVECOT_LOG)"
-    if ! dovecot -c "$MH_DOVECOT_CONF"; then
+    # Dovecot keeps its stderr open after daemonizing: never hand it our stdout/stderr
+    # (a caller doing `start.sh | tee` or `$(start.sh)` would hang). Early errors land here:
+    if ! dovecot -c "$MH_DOVECOT_CONF" </dev/null >"$MH_LOG_DIR/dovecot-stderr.log" 2>&1; then
+        cat "$MH_LOG_DIR/dovecot-stderr.log" >&2
         mh_log_tail dovecot
         mh_die "dovecot failed to start"
     fi
@@ -283,7 +286,7 @@ start_postfix() {
     fi
     check_ports_free postfix
     mh_info "starting postfix (config $MH_POSTFIX_CONF_DIR, log $MH_POSTFIX_LOG)"
-    if ! out="$(postfix -c "$MH_POSTFIX_CONF_DIR" start 2>&1)"; then
+    if ! out="$(postfix -c "$MH_POSTFIX_CONF_DIR" start </dev/null 2>&1)"; then
         printf '%s\n' "$out" >&2
         mh_log_tail postfix
         postfix_tty_diag status

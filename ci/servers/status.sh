@@ -3,7 +3,7 @@
 # Usage: ci/servers/status.sh [dovecot|postfix|all]
 set -euo pipefail
 
-# shellcheck source=ci/servers/common.sh
+# shellcheck source-path=SCRIPTDIR source=common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 mh_parse_targets "$@"

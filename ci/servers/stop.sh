@@ -3,7 +3,7 @@
 # Usage: ci/servers/stop.sh [dovecot|postfix|all]
 set -euo pipefail
 
-# shellcheck source=ci/servers/common.sh
+# shellcheck source-path=SCRIPTDIR source=common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 mh_parse_targets "$@"
@@ -35,6 +35,19 @@ proc_start() {
     printf '%s\n' "${20}"
 }
 
+# signal_children SIG PID:START... : signal those still alive (same start time); print their pids.
+signal_children() {
+    local sig="$1" p out=""
+    shift
+    for p in "$@"; do
+        if [ "$(proc_start "${p%%:*}")" = "${p#*:}" ]; then
+            kill "-$sig" "${p%%:*}" 2>/dev/null || true
+            out="$out ${p%%:*}"
+        fi
+    done
+    printf '%s' "$out"
+}
+
 # stop_server NAME
 stop_server() {
     local name="$1" pid p st children=() left=""
@@ -58,15 +71,14 @@ stop_server() {
         kill -KILL "$pid" 2>/dev/null || true
         wait_gone 5 "$pid" || mh_die "$name (pid $pid) survived SIGKILL"
     fi
-    # Children notice the master's death by themselves; give them a moment, then force.
-    if [ "${#children[@]}" -gt 0 ] && ! wait_gone 5 "${children[@]%%:*}"; then
-        for p in "${children[@]}"; do
-            if [ "$(proc_start "${p%%:*}")" = "${p#*:}" ]; then
-                left="$left ${p%%:*}"
-                kill -KILL "${p%%:*}" 2>/dev/null || true
-            fi
-        done
-        if [ -n "$left" ]; then mh_warn "$name: killed leftover child processes:$left"; fi
+    # Children normally exit with the master. Stragglers (e.g. Dovecot's auth process while
+    # Postfix still holds a SASL connection) get SIGTERM, then SIGKILL.
+    if [ "${#children[@]}" -gt 0 ] && ! wait_gone 2 "${children[@]%%:*}"; then
+        signal_children TERM "${children[@]}" >/dev/null
+        if ! wait_gone 3 "${children[@]%%:*}"; then
+            left="$(signal_children KILL "${children[@]}")"
+            if [ -n "$left" ]; then mh_warn "$name: SIGKILLed leftover child processes:$left"; fi
+        fi
     fi
     mh_info "$name stopped"
 }

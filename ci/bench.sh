@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# ci/bench.sh: benchmark, not a test. Runs the shipped suites against the local Dovecot and
+# Postfix (ci/servers) and prints wall time, cases per second and peak RSS (/usr/bin/time -v)
+# for --jobs 1 and --jobs 2. Builds a release binary in build-bench unless MH_BIN is set.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+bash ci/deps.sh >/dev/null
+mh=${MH_BIN:-}
+if [ -z "$mh" ]; then
+	cmake -S "$root" -B "$root/build-bench" -DCMAKE_BUILD_TYPE=Release -DMH_BUILD_TESTS=OFF >/dev/null
+	cmake --build "$root/build-bench" -j "$(nproc)" >/dev/null
+	mh=$root/build-bench/mailharness
+fi
+export MH_SERVER_DIR=${MH_SERVER_DIR:-/tmp/mailharness-servers}
+started=0
+if ! bash ci/servers/status.sh >/dev/null 2>&1; then
+	bash ci/servers/start.sh --fresh >/dev/null
+	started=1
+fi
+cleanup() { [ "$started" = 1 ] && bash ci/servers/stop.sh >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+# shellcheck disable=SC1091
+. "$MH_SERVER_DIR/env"
+out=$(mktemp -d)
+printf '%-8s %-5s %6s %9s %9s %10s %s\n' proto jobs cases wall_s cases/s peak_rss verdicts
+for proto in smtp imap pop3; do
+	case $proto in
+	smtp) url="smtp://127.0.0.1:$MH_SMTP_PORT?starttls" ;;
+	imap) url="imap://127.0.0.1:$MH_IMAP_PORT?starttls" ;;
+	pop3) url="pop3://127.0.0.1:$MH_POP3_PORT?starttls" ;;
+	esac
+	for jobs in 1 2; do
+		bl=()
+		[ -f "ci/baseline/$proto.json" ] && bl=(--baseline "ci/baseline/$proto.json")
+		start=$(date +%s.%N)
+		/usr/bin/time -v -o "$out/time" "$mh" run --target "$url" --user "$MH_USER1" \
+			--password-file "$MH_PASSFILE1" --param "rcpt=$MH_ADDR1" --jobs "$jobs" \
+			"${bl[@]}" --report "$out/r.json" --no-color >/dev/null 2>&1 || true
+		end=$(date +%s.%N)
+		rss=$(awk -F: '/Maximum resident set size/ {gsub(/ /,"",$2); print $2}' "$out/time")
+		python3 - "$out/r.json" "$start" "$end" "$rss" "$proto" "$jobs" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+n = len(doc["cases"])
+wall = float(sys.argv[3]) - float(sys.argv[2])
+v = {}
+for c in doc["cases"]:
+    v[c["verdict"]] = v.get(c["verdict"], 0) + 1
+print(f"{sys.argv[5]:<8} {sys.argv[6]:<5} {n:>6} {wall:>9.2f} {n / wall:>9.1f} {int(sys.argv[4]) / 1024:>8.1f}MB {v}")
+PY
+	done
+done
+rm -rf "$out"
