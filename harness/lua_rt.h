@@ -44,6 +44,7 @@ struct mh_case_ctx {
 	const char **params;           /* "key=value" strings from --param, NULL-terminated */
 	struct mh_conn_opts conn_opts; /* base options for every connection of the case */
 	struct mh_case_result *result; /* filled by the case: checks, transcript, cells, verdict */
+	const char *profile;           /* --profile, or NULL */
 	bool allow_destructive;
 	bool verbose;
 };

@@ -642,6 +642,8 @@ void mh_lua_test_push(lua_State *L, struct mh_lua_case *lc)
 		lua_pushinteger(L, ctx->target->port);
 		lua_setfield(L, -2, "port");
 		set_str(L, "tls", mh_tls_mode_name(ctx->target->tls));
+		if (ctx->profile != NULL)
+			set_str(L, "profile", ctx->profile);
 	}
 	set_str(L, "id", lc->meta->id);
 	set_str(L, "title", lc->meta->title);

@@ -166,6 +166,7 @@ static void run_job(struct shared *sh, const struct job *j)
 	ctx.password = o->password;
 	ctx.params = o->params;
 	ctx.result = res;
+	ctx.profile = o->profile;
 	ctx.allow_destructive = o->allow_destructive;
 	ctx.verbose = o->verbose;
 	ctx.conn_opts.timeout_ms = o->timeout_ms;

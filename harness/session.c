@@ -72,7 +72,7 @@ struct mh_session {
 	struct mh_buf line;     /* the command line being assembled (first MAX_LINE_KEEP bytes) */
 	size_t line_len;        /* its true length */
 	int data_st;            /* MH_INPUT_DATA scanner: 0 mid-line, 1 CR, 2 line start, 3 ".", 4 ".CR" */
-	uint64_t literal_left;  /* IMAP: literal bytes still to pass over */
+	uint64_t literal_left;  /* IMAP literal or BDAT chunk bytes still to pass over */
 	bool in_literal_cmd;    /* IMAP: the current command was already queued (sync literal) */
 	char owner_tag[64];     /* tag and return state for "@continuation" lines */
 	int owner_return;
@@ -255,6 +255,19 @@ static void line_done(struct mh_session *s, bool literal_pending)
 			cmd = mh_spec_command_find(s->spec, "@unknown");
 		if (cmd >= 0)
 			push_pending(s, cmd, tag, has_args, mh_buf_cstr(&shown), literal_pending);
+		if (cmd >= 0 && s->spec->commands[cmd].payload_first_arg) {
+			/* BDAT <size>: the next <size> octets are message data, not commands */
+			size_t wl = 0;
+			const char *w = word_at(line, len, s->hooks->tagged ? 2 : 1, &wl);
+			char num[24];
+			unsigned long long v;
+			if (w != NULL && wl < sizeof(num)) {
+				memcpy(num, w, wl);
+				num[wl] = '\0';
+				if (mh_parse_uint(num, 0, UINT64_MAX, &v) == 0)
+					s->literal_left = v;
+			}
+		}
 		if (literal_pending)
 			s->in_literal_cmd = true;
 	} else if (s->in_literal_cmd && s->npending > 0) {

@@ -47,7 +47,7 @@ static const char *const keys_rule[] = {"in", "replies", "rfc", "level", "note"}
 static const char *const keys_outcome[] = {"next", "require_untagged", "rfc", "level", "note"};
 static const char *const keys_command[] = {"aliases",     "pseudo", "summary",    "syntax",
                                            "rfc",         "level",  "capability", "multiline",
-                                           "subcommands", "rules",  "disallowed"};
+                                           "subcommands", "rules",  "disallowed", "payload"};
 
 const char *mh_level_name(enum mh_level l)
 {
@@ -478,6 +478,12 @@ static int parse_command(struct loader *ld, const char *name, json_t *obj,
 		if (i == MH_ARRAY_SIZE(multiline_names))
 			return fail(ld, "%s.multiline: not one of never, always, no-args", where);
 		c->multiline = (enum mh_multiline)i;
+	}
+	json_t *pl = json_object_get(obj, "payload");
+	if (pl != NULL) {
+		if (!json_is_string(pl) || strcmp(json_string_value(pl), "first-arg-octets") != 0)
+			return fail(ld, "%s.payload: only \"first-arg-octets\" is known", where);
+		c->payload_first_arg = true;
 	}
 	json_t *rules = json_object_get(obj, "rules");
 	if (!json_is_array(rules) || json_array_size(rules) == 0 ||

@@ -59,6 +59,8 @@ struct mh_spec_command {
 	struct mh_spec_rule *rules;
 	size_t nrules;
 	struct mh_spec_rule *disallowed; /* replies outside the rules' states; NULL = spec default */
+	bool payload_first_arg; /* "payload": "first-arg-octets": the command line is followed by as
+				   many octets of data as its first argument says (SMTP BDAT) */
 };
 
 struct mh_spec_state {
