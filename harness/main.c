@@ -501,7 +501,7 @@ int main(int argc, char **argv)
 		return EXIT_OK;
 	}
 	if (strcmp(cmd, "-V") == 0 || strcmp(cmd, "--version") == 0) {
-		printf("mailharness %s\n", MH_VERSION);
+		printf("mailharness %s\ndata: %s\n", MH_VERSION, find_datadir());
 		return EXIT_OK;
 	}
 	static const struct {
