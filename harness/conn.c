@@ -41,7 +41,7 @@ static int tls_handshake(struct mh_conn *c, struct mh_error *err)
 {
 	bool loop = mh_url_is_loopback(c->target.host);
 	struct mh_tls_opts o = {
-		.verify = !c->opts.insecure && !loop,
+		.verify = !c->opts.insecure && (!loop || c->opts.verify_loopback),
 		.sni = c->target.host,
 		.ca_file = c->opts.ca_file,
 	};
@@ -93,6 +93,8 @@ static int send_bytes(struct mh_conn *c, const void *data, size_t n, struct mh_e
 		mh_error_set(err, "connection is closed");
 		return -1;
 	}
+	if (c->opts.record != NULL)
+		c->opts.record(c->opts.record_ud, c->id, MH_DLG_SEND, data, n, NULL);
 	struct mh_buf shown;
 	mh_buf_init(&shown);
 	if (c->session != NULL) {
@@ -274,9 +276,13 @@ int mh_conn_read_reply(struct mh_conn *c, struct mh_reply *r, struct mh_error *e
 		memset(&e, 0, sizeof(e));
 		e.kind = c->got_greeting ? MH_EXPECT_REPLY : MH_EXPECT_GREETING;
 	}
-	if (e.kind == MH_EXPECT_GREETING)
+	bool greeting = e.kind == MH_EXPECT_GREETING;
+	if (greeting)
 		c->got_greeting = true;
-	return read_reply(c, &e, r, true, err);
+	int rc = read_reply(c, &e, r, true, err);
+	if (rc == 1 && !greeting && c->opts.record != NULL)
+		c->opts.record(c->opts.record_ud, c->id, MH_DLG_REPLY, NULL, 0, r->status);
+	return rc;
 }
 
 int mh_conn_read_reply_as(struct mh_conn *c, const struct mh_expect *e, struct mh_reply *r,
@@ -288,6 +294,8 @@ int mh_conn_read_reply_as(struct mh_conn *c, const struct mh_expect *e, struct m
 		mh_session_reply(c->session, r);
 		sync_caps(c);
 	}
+	if (rc == 1 && e->kind != MH_EXPECT_GREETING && c->opts.record != NULL)
+		c->opts.record(c->opts.record_ud, c->id, MH_DLG_REPLY, NULL, 0, r->status);
 	return rc;
 }
 
@@ -355,6 +363,8 @@ int mh_conn_start_tls(struct mh_conn *c, struct mh_error *err)
 	if (c->session != NULL)
 		mh_session_tls_started(c->session);
 	mh_caps_clear(&c->caps);
+	if (c->opts.record != NULL)
+		c->opts.record(c->opts.record_ud, c->id, MH_DLG_TLS, NULL, 0, NULL);
 	return 0;
 }
 

@@ -3,6 +3,7 @@
 #ifndef MH_CONN_H
 #define MH_CONN_H
 
+#include "dialogue.h"
 #include "proto.h"
 #include "result.h"
 #include "session.h"
@@ -13,12 +14,19 @@ struct mh_conn_opts {
 	int64_t timeout_ms;   /* per operation: connect, each reply, each write (default 10000) */
 	int64_t deadline_ms;  /* absolute cap (mh_now_ms clock) for everything, e.g. the case's end; 0 = none */
 	bool insecure;        /* skip certificate verification */
+	bool verify_loopback; /* verify certificates on loopback hosts too (default: not) */
 	const char *ca_file;
 	struct mh_limits limits;
 	const struct mh_spec *spec; /* the protocol's table (may be NULL: no judging) */
 	struct mh_case_result *result; /* where checks, transcript and cells go (may be NULL) */
 	int64_t case_start_ms;         /* transcript times are relative to this */
 	const char *secret;            /* password to scrub from anything recorded, or NULL */
+	/* Dialogue recording (run --record), or NULL: called with MH_DLG_SEND and the bytes of each
+	   write as given (before it is attempted), MH_DLG_REPLY and the status of each reply read
+	   (never the greeting), MH_DLG_TLS once mh_conn_start_tls succeeded; conn = mh_conn.id. */
+	void (*record)(void *ud, int conn, enum mh_dlg_op op, const void *data, size_t n,
+		       const char *status);
+	void *record_ud;
 };
 
 struct mh_conn {

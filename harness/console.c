@@ -379,6 +379,11 @@ void mh_console_summary(struct mh_console *con, const struct mh_run *run)
 	struct mh_buf b;
 	mh_buf_init(&b);
 	mh_buf_append_str(&b, "\n");
+	if (run->profile != NULL) {
+		mh_buf_append_str(&b, "Profile: ");
+		append_safe(&b, run->profile, 80);
+		mh_buf_append_str(&b, "\n\n");
+	}
 	print_table(&b, "Protocol", &by_proto, true);
 	print_table(&b, "Level", &by_level, false);
 	print_table(&b, "RFC", &by_rfc, false);
@@ -400,12 +405,22 @@ void mh_console_summary(struct mh_console *con, const struct mh_run *run)
 		struct mh_report_coverage cov;
 		mh_buf_append_str(&b, "coverage: ");
 		append_safe(&b, protos[p], 32);
-		if (mh_report_coverage(run, protos[p], &cov) == 0)
-			mh_buf_printf(
-			    &b, " %.1f%% (%zu/%zu state x command cells; allowed cells %zu/%zu)\n",
-			    mh_report_coverage_percent(cov.exercised, cov.total), cov.exercised,
-			    cov.total, cov.allowed_exercised, cov.allowed_total);
-		else
+		if (mh_report_coverage(run, protos[p], &cov) == 0) {
+			const struct mh_matrix_count *core = &cov.matrix.core,
+			                             *ext = &cov.matrix.extension;
+			mh_buf_printf(&b,
+			              " core %.1f%% (%zu/%zu state x command cells; allowed cells "
+			              "%zu/%zu)",
+			              mh_report_coverage_percent(core->exercised, core->total),
+			              core->exercised, core->total, core->allowed_exercised,
+			              core->allowed_total);
+			if (ext->total > 0)
+				mh_buf_printf(&b, ", extensions %.1f%% (%zu/%zu; allowed %zu/%zu)",
+				              mh_report_coverage_percent(ext->exercised, ext->total),
+				              ext->exercised, ext->total, ext->allowed_exercised,
+				              ext->allowed_total);
+			mh_buf_append_str(&b, "\n");
+		} else
 			mh_buf_append_str(&b, " n/a (no spec loaded)\n");
 		mh_report_coverage_deinit(&cov);
 	}

@@ -25,17 +25,23 @@ struct mh_dlg_exec_opts {
 	bool insecure;
 	const struct mh_spec *spec; /* judge every exchange; NULL = no spec oracle */
 	struct mh_limits limits;
+	const char *user;     /* values for the placeholders ${USER}, ${SASL_PLAIN} (may be NULL) */
+	const char *password; /* ${PASSWORD}, ${PASSWORD_B64}, ${SASL_PLAIN}; also redacted from
+				 the transcript (may be NULL: placeholders go out as written) */
 };
 
 /* What one execution produced. */
 struct mh_dlg_result {
 	enum mh_dlg_outcome outcome;
-	size_t failed_at;        /* index of the record where a HANG/DISCONNECT/BAD_REPLY happened */
+	size_t failed_at;        /* index of the record where a HANG/DISCONNECT/BAD_REPLY happened;
+				    MH_DLG_AT_GREETING when the greeting did not come */
 	char detail[256];        /* human-readable reason */
 	/* spec violations: failed checks of kind spec or syntax (the first few, described) */
 	size_t nviolations;
 	char violation[4][256];  /* "RCPT in state ready: reply 250 is not one the RFC permits (RFC 5321 3.3 MUST)" */
-	/* black-box feedback: the (state, reply status) pairs seen, as small hashes */
+	/* black-box feedback: the (state, reply status) pairs seen, as small hashes
+	   (mh_dlg_pair_hash(state after the reply, status); deduplicated, at most
+	   MH_DLG_MAX_PAIRS; an outcome other than ok adds (state, outcome name)) */
 	uint32_t *pairs;
 	size_t npairs, pairs_cap;
 	size_t replies;          /* replies read */
@@ -44,12 +50,26 @@ struct mh_dlg_result {
 					 finding with its evidence); owned, freed by deinit */
 };
 
+#define MH_DLG_AT_GREETING ((size_t)-1)
+#define MH_DLG_MAX_PAIRS 1024
+
 void mh_dlg_result_init(struct mh_dlg_result *r);
 void mh_dlg_result_deinit(struct mh_dlg_result *r);
 
 /* Runs d against t. Always returns a classified result (never fails itself); the connection is
-   closed at the end. A dialogue's REPLY records that come after a server close are not awaited. */
+   closed at the end. A dialogue's REPLY records that come after a server close are not awaited,
+   nor those where the spec session has no complete command waiting for a reply (noted in the
+   transcript), so a server that rightly waits for more input is no hang. A "tls" record starts
+   TLS; a ?starttls target is connected in plain text (the dialogue carries its STARTTLS). */
 void mh_dlg_exec(const struct mh_dialogue *d, const struct mh_target *t,
 		 const struct mh_dlg_exec_opts *o, struct mh_dlg_result *res);
+
+/* FNV-1a of state, a NUL and status: the feedback pair hash. */
+uint32_t mh_dlg_pair_hash(const char *state, const char *status);
+/* True if the target accepts a new connection and sends a greeting within
+   o->connect_timeout_ms (the liveness probe behind the "crash" oracle without a supervisor).
+   On false, why (may be NULL) says what failed. */
+bool mh_dlg_alive(const struct mh_target *t, const struct mh_dlg_exec_opts *o, char *why,
+		  size_t whylen);
 
 #endif

@@ -2,6 +2,7 @@
    with a memory cap (counting allocator), a time limit (count hook) and protected calls with a
    traceback. Collects case{} declarations and turns the script's end into a verdict. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +12,7 @@
 
 #include "lua_case.h"
 #include "lua_rt.h"
+#include "profile.h"
 
 #define RT_DEFAULT_MEM     (64u * 1024 * 1024)
 #define RT_DEFAULT_TIME_MS 60000
@@ -190,6 +192,7 @@ static int l_dofile_text(lua_State *L)
 
 static const char *const known_fields[] = {
     "id", "title", "rfc", "level", "run", "requires", "proto", "destructive", "profile",
+    "profiles",
 };
 
 /* Field name of case table idx as an optional string; raises a "case #N" error on a wrong type. */
@@ -220,7 +223,8 @@ static bool id_valid(const char *id)
 }
 
 /*
- * case{id=, title=, rfc=, level=, run=, [requires=, proto=, destructive=, profile=]} -> nothing.
+ * case{id=, title=, rfc=, level=, run=, [requires=, proto=, destructive=, profile= | profiles=]}
+ * -> nothing. profile is one name, profiles a list of names (profile.h); stored comma-joined.
  * Validates the declaration (wrong or missing fields, unknown fields, duplicate ids raise
  * "case #N (id): ...") and records it in the registry and in the C list of the state.
  */
@@ -252,6 +256,31 @@ static int l_case(lua_State *L)
 	const char *requires = case_string(L, 1, "requires", false, where);
 	const char *proto = case_string(L, 1, "proto", false, where);
 	const char *profile = case_string(L, 1, "profile", false, where);
+	char plist[8 * 64 + 1]; /* at most 8 names of at most 63 bytes, comma-separated */
+	int pidx = lua_gettop(L) + 1;
+	int pt = lua_getfield(L, 1, "profiles");
+	if (pt != LUA_TNIL) {
+		if (profile != NULL)
+			return luaL_error(L, "%s: give 'profile' or 'profiles', not both", where);
+		lua_Integer np = pt == LUA_TTABLE ? luaL_len(L, pidx) : 0;
+		if (np < 1 || np > 8)
+			return luaL_error(L, "%s: field 'profiles' must be a list of 1 to 8 profile names",
+			                  where);
+		size_t used = 0;
+		for (lua_Integer i = 1; i <= np; i++) {
+			size_t l = 0;
+			const char *nm = lua_geti(L, pidx, i) == LUA_TSTRING ? lua_tolstring(L, -1, &l)
+			                                                       : NULL;
+			if (nm == NULL || l == 0 || l > 63 || strchr(nm, ',') != NULL)
+				return luaL_error(L, "%s: profiles[%d] is not a profile name", where,
+				                  (int)i);
+			used += (size_t)snprintf(plist + used, sizeof(plist) - used, "%s%s",
+			                         i > 1 ? "," : "", nm);
+			lua_pop(L, 1);
+		}
+		profile = plist;
+	}
+	lua_pop(L, 1);
 	int dt = lua_getfield(L, 1, "destructive");
 	if (dt != LUA_TNIL && dt != LUA_TBOOLEAN)
 		return luaL_error(L, "%s: field 'destructive' must be a boolean", where);
@@ -284,6 +313,10 @@ static int l_case(lua_State *L)
 	if (mh_proto_from_name(proto) < 0)
 		return luaL_error(L, "%s: proto must be \"smtp\", \"imap\" or \"pop3\", not \"%s\"",
 		                  where, proto);
+	struct mh_error perr;
+	mh_error_init(&perr);
+	if (mh_profile_check_case(profile, (enum mh_proto_id)mh_proto_from_name(proto), &perr) != 0)
+		return luaL_error(L, "%s: %s", where, perr.msg);
 
 	lua_getfield(L, LUA_REGISTRYINDEX, RT_CASES_KEY);
 	if (lua_getfield(L, -1, id) != LUA_TNIL)

@@ -24,7 +24,8 @@ struct mh_case_meta {
 	char *capability;   /* requires = "STARTTLS": SKIP when the target does not advertise it */
 	char *file;
 	bool destructive;   /* runs only with --allow-destructive */
-	char *profile;      /* optional: only run under this profile (e.g. "submission"), else NULL */
+	char *profile;      /* profiles the case runs under, comma-separated ("mx,submission"), from
+	                       case{profile=} or case{profiles={}}; NULL = under every profile */
 };
 void mh_case_meta_deinit(struct mh_case_meta *m);
 
@@ -44,7 +45,7 @@ struct mh_case_ctx {
 	const char **params;           /* "key=value" strings from --param, NULL-terminated */
 	struct mh_conn_opts conn_opts; /* base options for every connection of the case */
 	struct mh_case_result *result; /* filled by the case: checks, transcript, cells, verdict */
-	const char *profile;           /* --profile, or NULL */
+	const char *profile;           /* the profile in effect for the target (profile.h), or NULL */
 	bool allow_destructive;
 	bool verbose;
 };

@@ -11,10 +11,12 @@
 #include <unistd.h>
 
 #include "baseline.h"
+#include "cli.h"
 #include "console.h"
 #include "report.h"
 #include "runner.h"
 #include "spec.h"
+#include "suites_doc.h"
 
 #ifndef MH_VERSION
 #define MH_VERSION "0.0.0"
@@ -39,6 +41,9 @@ static const char usage_main[] =
 	"  run     run conformance suites against one or more servers\n"
 	"  list    list the cases of the suites\n"
 	"  spec    print a protocol's command table (states, commands, permitted replies)\n"
+	"  compare print a case x server verdict matrix of several JSON reports\n"
+	"  replay  run a recorded dialogue or fuzz finding again; --to-lua makes it a test case\n"
+	"  minimize  shrink a dialogue that shows a finding (hang, disconnect, violation, crash)\n"
 	"\n"
 	"Options:\n"
 	"  -h, --help     show help (also: mailharness COMMAND --help)\n"
@@ -67,17 +72,24 @@ static const char usage_run[] =
 	"  -b, --baseline FILE     known failures: listed FAILs become XFAIL\n"
 	"      --write-baseline F  write a baseline listing this run's FAILs\n"
 	"  -f, --filter GLOB       only cases whose id matches (e.g. 'smtp.rcpt.*')\n"
-	"      --profile NAME      select profile-specific cases (e.g. submission)\n"
+	"      --profile NAME      server role: smtp mx (default; submission:// targets:\n"
+	"                          submission) or submission, imap rev1 (default) or rev2;\n"
+	"                          NAME,NAME for SMTP and IMAP targets. Selects the cases of\n"
+	"                          that role; scripts see it as t.profile\n"
 	"  -p, --param KEY=VALUE   parameter for the scripts (repeatable), e.g. rcpt=alice@example.test\n"
 	"  -J, --jobs N            run N cases in parallel (default 1)\n"
 	"      --timeout MS        per network operation (default 10000)\n"
 	"      --case-timeout MS   per case (default 60000)\n"
-	"  -k, --insecure          do not verify TLS certificates (loopback is never verified)\n"
+	"  -k, --insecure          do not verify TLS certificates\n"
+	"      --tls-verify        verify certificates on loopback hosts too (by default only\n"
+	"                          non-loopback hosts are verified)\n"
 	"      --ca-file FILE      trust the CA certificates in FILE\n"
 	"      --allow-destructive run cases that delete data (e.g. POP3 DELE then QUIT)\n"
 	"      --strict            SHOULD-level failures also give exit status 1\n"
 	"  -v, --verbose           print every check and the transcript of each case\n"
 	"      --no-color          no colours (also when NO_COLOR is set or not a terminal)\n"
+	"      --record DIR        save every connection of every case as a dialogue file\n"
+	"                          DIR/<case>.<conn>.dlg (fuzz seeds; docs/FUZZING.md)\n"
 	"  -h, --help              this help\n";
 
 static const char usage_list[] =
@@ -85,13 +97,24 @@ static const char usage_list[] =
 	"                        [--markdown]\n"
 	"\n"
 	"Lists the cases of the suites: id, protocol, level, RFC section and title.\n"
-	"  --markdown   a Markdown table (docs/SUITES.md is made with it)\n";
+	"  --markdown   Markdown: counts, then a table per protocol (docs/SUITES.md is made\n"
+	"               with it: ci/gen-docs.sh)\n";
 
 static const char usage_spec[] =
 	"Usage: mailharness spec smtp|imap|pop3 [--file SPEC.json]\n"
+	"       mailharness spec smtp|imap|pop3 --matrix [--report R.json ...] [--markdown]\n"
 	"\n"
 	"Prints the command table: states, the commands allowed in each, the replies the RFC\n"
-	"permits and the next state, with the RFC section and requirement level.\n";
+	"permits and the next state, with the RFC section and requirement level.\n"
+	"\n"
+	"  --matrix         the state x command coverage matrix instead: rows are the states that\n"
+	"                   read commands (without those marked \"matrix\": false), columns the\n"
+	"                   commands; core cells (commands without a capability gate) and\n"
+	"                   extension cells are counted apart. Each cell: allowed or refused there\n"
+	"  --report R.json  with --matrix: the cases of this report's coverage that covered each\n"
+	"                   cell (repeatable; the reports are merged), and the totals\n"
+	"  --markdown       with --matrix: Markdown tables\n"
+	"  --file SPEC.json another spec file than the shipped one\n";
 
 /* Where scripts/ and specs/ are: $MAILHARNESS_DATADIR, <exe>/../share/mailharness, the source
    tree (when run from a build directory), then the configured install path. */
@@ -177,7 +200,8 @@ static int parse_long(const char *opt, const char *s, long min, long max, long *
 static int cmd_run(int argc, char **argv)
 {
 	enum { O_PWFILE = 256, O_WRITE_BASELINE, O_PROFILE, O_TIMEOUT, O_CASE_TIMEOUT, O_CA,
-	       O_DESTRUCTIVE, O_STRICT, O_NOCOLOR };
+	       O_DESTRUCTIVE, O_STRICT, O_NOCOLOR, O_TLS_VERIFY,
+	       O_RECORD };
 	static const struct option opts[] = {
 		{"target", required_argument, NULL, 't'},
 		{"suite", required_argument, NULL, 's'},
@@ -195,15 +219,19 @@ static int cmd_run(int argc, char **argv)
 		{"case-timeout", required_argument, NULL, O_CASE_TIMEOUT},
 		{"insecure", no_argument, NULL, 'k'},
 		{"ca-file", required_argument, NULL, O_CA},
+		{"tls-verify", no_argument, NULL, O_TLS_VERIFY},
 		{"allow-destructive", no_argument, NULL, O_DESTRUCTIVE},
 		{"strict", no_argument, NULL, O_STRICT},
 		{"verbose", no_argument, NULL, 'v'},
 		{"no-color", no_argument, NULL, O_NOCOLOR},
+		{"record", required_argument, NULL, O_RECORD},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	struct mh_run_opts o;
 	memset(&o, 0, sizeof(o));
+	struct mh_record_stats rec_stats;
+	memset(&rec_stats, 0, sizeof(rec_stats));
 	o.jobs = 1;
 	o.timeout_ms = 10000;
 	o.case_timeout_ms = 60000;
@@ -253,10 +281,19 @@ static int cmd_run(int argc, char **argv)
 			break;
 		case 'k': o.insecure = true; break;
 		case O_CA: o.ca_file = optarg; break;
+		case O_TLS_VERIFY: o.verify_loopback = true; break;
 		case O_DESTRUCTIVE: o.allow_destructive = true; break;
 		case O_STRICT: strict = true; break;
 		case 'v': o.verbose = true; break;
 		case O_NOCOLOR: nocolor = true; break;
+		case O_RECORD:
+			if (mkdir(optarg, 0755) != 0 && errno != EEXIST) {
+				fprintf(stderr, "mailharness: --record %s: %s\n", optarg, strerror(errno));
+				goto out;
+			}
+			o.record_dir = optarg;
+			o.record_stats = &rec_stats;
+			break;
 		case 'h':
 			fputs(usage_run, stdout);
 			status = EXIT_OK;
@@ -342,6 +379,14 @@ static int cmd_run(int argc, char **argv)
 		fprintf(stderr, "mailharness: write-baseline: %s\n", err.msg);
 		status = EXIT_USAGE;
 	}
+	if (o.record_dir != NULL)
+		fprintf(stderr, "mailharness: recorded %zu dialogue(s) into %s%s\n", rec_stats.saved,
+			o.record_dir, rec_stats.unsafe ? " (connections carrying the password in a form "
+			"without a placeholder were not saved)" : "");
+	if (rec_stats.failed) {
+		fprintf(stderr, "mailharness: --record: %s\n", rec_stats.error);
+		status = EXIT_USAGE;
+	}
 	if (stop_flag)
 		fprintf(stderr, "mailharness: interrupted; %zu case(s) ran\n", run.ncases);
 	mh_run_deinit(&run);
@@ -352,17 +397,6 @@ out:
 	free(params);
 	free(password);
 	return status;
-}
-
-/* Markdown cells must not break the table. */
-static void md_cell(FILE *f, const char *s)
-{
-	for (; s != NULL && *s; s++) {
-		if (*s == '|')
-			fputs("\\|", f);
-		else if (*s != '\n' && *s != '\r')
-			fputc(*s, f);
-	}
 }
 
 static int cmd_list(int argc, char **argv)
@@ -408,31 +442,29 @@ static int cmd_list(int argc, char **argv)
 	if (mh_runner_list(&o, proto, &cases, &n, &err) != 0) {
 		fprintf(stderr, "mailharness list: %s\n", err.msg);
 	} else {
-		if (markdown)
-			printf("| id | protocol | level | RFC | title | requires |\n|---|---|---|---|---|---|\n");
 		size_t shown = 0;
-		for (size_t i = 0; i < n; i++) {
+		for (size_t i = 0; i < n && !markdown; i++) {
 			const struct mh_case_meta *m = &cases[i];
 			if (proto != NULL && strcmp(m->proto, proto) != 0)
 				continue;
 			if (o.filter != NULL && !mh_glob_match(o.filter, m->id))
 				continue;
 			shown++;
-			if (markdown) {
-				printf("| `%s` | %s | %s | ", m->id, m->proto, mh_level_name(m->level));
-				md_cell(stdout, m->rfc);
-				fputs(" | ", stdout);
-				md_cell(stdout, m->title);
-				printf(" | %s |\n", m->capability ? m->capability : "");
-			} else {
-				printf("%-40s %-5s %-6s %-22s %s%s%s%s\n", m->id, m->proto,
-				       mh_level_name(m->level), m->rfc, m->title,
-				       m->capability ? "  [requires " : "", m->capability ? m->capability : "",
-				       m->capability ? "]" : "");
-			}
+			printf("%-40s %-5s %-6s %-22s %s%s%s%s%s%s%s\n", m->id, m->proto,
+			       mh_level_name(m->level), m->rfc, m->title,
+			       m->capability ? "  [requires " : "", m->capability ? m->capability : "",
+			       m->capability ? "]" : "", m->profile ? "  [profile " : "",
+			       m->profile ? m->profile : "", m->profile ? "]" : "");
 		}
-		if (!markdown)
+		if (markdown) {
+			struct mh_buf md;
+			mh_buf_init(&md);
+			mh_suites_doc_markdown(cases, n, proto, o.filter, &md);
+			fwrite(md.data, 1, md.len, stdout);
+			mh_buf_deinit(&md);
+		} else {
 			printf("%zu case(s)\n", shown);
+		}
 		status = EXIT_OK;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -446,25 +478,38 @@ static int cmd_spec(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"file", required_argument, NULL, 'F'},
+		{"matrix", no_argument, NULL, 'M'},
+		{"report", required_argument, NULL, 'r'},
+		{"markdown", no_argument, NULL, 'm'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *file = NULL;
+	bool matrix = false, markdown = false;
+	const char **reports = mh_calloc((size_t)argc + 1, sizeof(char *));
+	size_t nreports = 0;
 	int c;
 	while ((c = getopt_long(argc, argv, "F:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'F': file = optarg; break;
-		case 'h': fputs(usage_spec, stdout); return EXIT_OK;
-		default: fputs(usage_spec, stderr); return EXIT_USAGE;
+		case 'M': matrix = true; break;
+		case 'r': reports[nreports++] = optarg; break;
+		case 'm': markdown = true; break;
+		case 'h': free(reports); fputs(usage_spec, stdout); return EXIT_OK;
+		default: free(reports); fputs(usage_spec, stderr); return EXIT_USAGE;
 		}
 	}
-	if (optind != argc - 1) {
+	if (optind != argc - 1 || (!matrix && (nreports > 0 || markdown))) {
+		if (optind == argc - 1)
+			fputs("mailharness spec: --report and --markdown go with --matrix\n", stderr);
+		free(reports);
 		fputs(usage_spec, stderr);
 		return EXIT_USAGE;
 	}
 	int p = mh_proto_from_name(argv[optind]);
 	if (p < 0) {
 		fprintf(stderr, "mailharness spec: unknown protocol '%s' (smtp, imap, pop3)\n", argv[optind]);
+		free(reports);
 		return EXIT_USAGE;
 	}
 	char path[PATH_MAX];
@@ -477,15 +522,22 @@ static int cmd_spec(int argc, char **argv)
 	struct mh_spec *spec = mh_spec_load(path, &err);
 	if (spec == NULL) {
 		fprintf(stderr, "mailharness spec: %s\n", err.msg);
+		free(reports);
 		return EXIT_USAGE;
 	}
-	struct mh_buf out;
-	mh_buf_init(&out);
-	mh_spec_format(spec, &out);
-	fwrite(out.data, 1, out.len, stdout);
-	mh_buf_deinit(&out);
+	int status = EXIT_OK;
+	if (matrix) {
+		status = mh_cli_spec_matrix(spec, reports, nreports, markdown);
+	} else {
+		struct mh_buf out;
+		mh_buf_init(&out);
+		mh_spec_format(spec, &out);
+		fwrite(out.data, 1, out.len, stdout);
+		mh_buf_deinit(&out);
+	}
+	free(reports);
 	mh_spec_free(&spec);
-	return EXIT_OK;
+	return status;
 }
 
 int main(int argc, char **argv)
@@ -507,7 +559,9 @@ int main(int argc, char **argv)
 	static const struct {
 		const char *name;
 		int (*fn)(int, char **);
-	} cmds[] = {{"run", cmd_run}, {"list", cmd_list}, {"spec", cmd_spec}};
+	} cmds[] = {{"run", cmd_run}, {"list", cmd_list}, {"spec", cmd_spec},
+		    {"compare", mh_cli_compare},
+		    {"replay", mh_cli_replay}, {"minimize", mh_cli_minimize}};
 	for (size_t i = 0; i < MH_ARRAY_SIZE(cmds); i++)
 		if (strcmp(cmd, cmds[i].name) == 0)
 			return cmds[i].fn(argc - 1, argv + 1);

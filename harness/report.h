@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "matrix.h"
 #include "result.h"
 #include "util.h"
 
@@ -18,20 +19,24 @@
 struct mh_report_cell {
 	int state;      /* index into spec->states */
 	int cmd;        /* index into spec->commands */
-	bool in_matrix; /* state reads commands and the command is not a pseudo command */
+	bool in_matrix; /* a cell of the coverage matrix (harness/matrix.h): part != MH_MATRIX_OUT */
+	enum mh_matrix_part part; /* core (no capability gate), extension, or out of the matrix */
 	bool allowed;   /* the spec has a rule for cmd in state (mh_spec_rule_for) */
 	size_t *cases;  /* indexes into run->cases, ascending, one per distinct case id */
 	size_t ncases;
 };
 
-/* Coverage of one protocol: the matrix is (states whose input is MH_INPUT_COMMAND) x (non-pseudo
-   commands); cells outside it (pseudo commands such as "@greeting") are listed but not counted. */
+/* Coverage of one protocol over the matrix of harness/matrix.h: rows are the states that read
+   commands and are not marked "matrix": false, columns the non-pseudo commands, split into core
+   (no capability gate) and extension cells. Cells outside it (pseudo commands such as "@greeting",
+   excluded states) are listed but not counted. */
 struct mh_report_coverage {
 	const struct mh_spec *spec; /* the spec of the first target of the protocol that has one */
 	struct mh_report_cell *cells; /* sorted by state, then command */
 	size_t ncells;
-	size_t exercised, total;                 /* matrix cells hit / matrix size */
+	size_t exercised, total;                 /* matrix cells hit / matrix size (core + extension) */
 	size_t allowed_exercised, allowed_total; /* the same, restricted to allowed cells */
+	struct mh_matrix_totals matrix;          /* the same per part: core, extension */
 };
 
 /* Computes the coverage of protocol proto ("smtp") over every case of that protocol. Cells of a

@@ -156,20 +156,9 @@ int mh_report_coverage(const struct mh_run *run, const char *proto,
 	if (spec == NULL)
 		return -1;
 
-	size_t ncmd_states = 0, ncmds = 0;
-	for (size_t s = 0; s < spec->nstates; s++)
-		ncmd_states += spec->states[s].input == MH_INPUT_COMMAND;
-	for (size_t k = 0; k < spec->ncommands; k++)
-		ncmds += !spec->commands[k].pseudo;
-	cov_r->total = ncmd_states * ncmds;
-	for (size_t s = 0; s < spec->nstates; s++) {
-		if (spec->states[s].input != MH_INPUT_COMMAND)
-			continue;
-		for (size_t k = 0; k < spec->ncommands; k++)
-			if (!spec->commands[k].pseudo &&
-			    mh_spec_rule_for(spec, (int)k, (int)s) != NULL)
-				cov_r->allowed_total++;
-	}
+	mh_matrix_totals(spec, &cov_r->matrix);
+	cov_r->total = cov_r->matrix.core.total + cov_r->matrix.extension.total;
+	cov_r->allowed_total = cov_r->matrix.core.allowed_total + cov_r->matrix.extension.allowed_total;
 
 	struct triple *t = NULL;
 	size_t nt = 0, tcap = 0;
@@ -204,8 +193,8 @@ int mh_report_coverage(const struct mh_run *run, const char *proto,
 		struct mh_report_cell *cell = &cov_r->cells[cov_r->ncells++];
 		cell->state = t[i].state;
 		cell->cmd = t[i].cmd;
-		cell->in_matrix = spec->states[cell->state].input == MH_INPUT_COMMAND &&
-		                  !spec->commands[cell->cmd].pseudo;
+		cell->part = mh_matrix_count_hit(spec, cell->state, cell->cmd, &cov_r->matrix);
+		cell->in_matrix = cell->part != MH_MATRIX_OUT;
 		cell->allowed = mh_spec_rule_for(spec, cell->cmd, cell->state) != NULL;
 		cell->cases = mh_malloc((j - i) * sizeof(*cell->cases));
 		cell->ncases = 0;
@@ -413,6 +402,25 @@ static json_t *case_json(const struct mh_run *run, const struct mh_case_result *
 	return o;
 }
 
+/* {"commands", "exercised", "total", "percent", "allowed_exercised", "allowed_total"} of one part
+   of the matrix (core or extensions). */
+static json_t *matrix_part_json(const struct mh_spec *spec, enum mh_matrix_part part,
+                                const struct mh_matrix_count *c)
+{
+	json_t *o = json_object(), *cmds = json_array();
+	for (size_t k = 0; k < spec->ncommands; k++)
+		if (mh_matrix_column(spec, (int)k) == part)
+			json_array_append_new(cmds, jstr(str_or_empty(spec->commands[k].name)));
+	json_object_set_new(o, "commands", cmds);
+	json_object_set_new(o, "exercised", jint((long long)c->exercised));
+	json_object_set_new(o, "total", jint((long long)c->total));
+	json_object_set_new(o, "percent",
+	                    json_real(mh_report_coverage_percent(c->exercised, c->total)));
+	json_object_set_new(o, "allowed_exercised", jint((long long)c->allowed_exercised));
+	json_object_set_new(o, "allowed_total", jint((long long)c->allowed_total));
+	return o;
+}
+
 static json_t *coverage_json(const struct mh_run *run, const char *const *protos, size_t nprotos)
 {
 	json_t *all = json_object();
@@ -425,16 +433,22 @@ static json_t *coverage_json(const struct mh_run *run, const char *const *protos
 		const struct mh_spec *spec = cov.spec;
 		json_t *o = json_object();
 		json_object_set_new(o, "spec", jstr(spec->path));
-		json_t *states = json_array(), *cmds = json_array();
-		for (size_t s = 0; s < spec->nstates; s++)
-			if (spec->states[s].input == MH_INPUT_COMMAND)
-				json_array_append_new(states,
-				                      jstr(str_or_empty(spec->states[s].name)));
+		json_t *states = json_array(), *excluded = json_array(), *cmds = json_array();
+		for (size_t s = 0; s < spec->nstates; s++) {
+			json_t *name = jstr(str_or_empty(spec->states[s].name));
+			if (mh_matrix_is_row(spec, (int)s))
+				json_array_append_new(states, name);
+			else if (spec->states[s].input == MH_INPUT_COMMAND)
+				json_array_append_new(excluded, name);
+			else
+				json_decref(name);
+		}
 		for (size_t k = 0; k < spec->ncommands; k++)
 			if (!spec->commands[k].pseudo)
 				json_array_append_new(cmds,
 				                      jstr(str_or_empty(spec->commands[k].name)));
 		json_object_set_new(o, "states", states);
+		json_object_set_new(o, "excluded_states", excluded);
 		json_object_set_new(o, "commands", cmds);
 		json_t *cells = json_array();
 		for (size_t i = 0; i < cov.ncells; i++) {
@@ -445,6 +459,7 @@ static json_t *coverage_json(const struct mh_run *run, const char *const *protos
 			json_object_set_new(x, "command",
 			                    jstr(str_or_empty(spec->commands[cell->cmd].name)));
 			json_object_set_new(x, "in_matrix", json_boolean(cell->in_matrix));
+			json_object_set_new(x, "matrix", jstr(mh_matrix_part_name(cell->part)));
 			json_object_set_new(x, "allowed", json_boolean(cell->allowed));
 			json_t *ids = json_array();
 			for (size_t q = 0; q < cell->ncases; q++)
@@ -460,6 +475,10 @@ static json_t *coverage_json(const struct mh_run *run, const char *const *protos
 		    o, "percent", json_real(mh_report_coverage_percent(cov.exercised, cov.total)));
 		json_object_set_new(o, "allowed_exercised", jint((long long)cov.allowed_exercised));
 		json_object_set_new(o, "allowed_total", jint((long long)cov.allowed_total));
+		json_object_set_new(o, "core", matrix_part_json(spec, MH_MATRIX_CORE,
+		                                                &cov.matrix.core));
+		json_object_set_new(o, "extensions", matrix_part_json(spec, MH_MATRIX_EXTENSION,
+		                                                      &cov.matrix.extension));
 		json_object_set_new(all, protos[p], o);
 		mh_report_coverage_deinit(&cov);
 	}

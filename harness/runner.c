@@ -9,7 +9,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "dlgrecord.h"
 #include "probe.h"
+#include "profile.h"
 
 void mh_runner_spec_path(const char *datadir, enum mh_proto_id p, char *out, size_t outlen)
 {
@@ -145,11 +147,34 @@ struct shared {
 	struct mh_lua_env env;
 };
 
-static bool profile_ok(const struct mh_run_opts *o, const struct mh_case_meta *m)
+/* Whether case m runs against target t under --profile (profile.h: the profile in effect for t). */
+static bool profile_ok(const struct mh_run_opts *o, const struct mh_target *t,
+                       const struct mh_case_meta *m)
 {
-	if (m->profile == NULL)
-		return true;
-	return o->profile != NULL && strcmp(o->profile, m->profile) == 0;
+	return mh_profile_case_runs(m->profile, mh_profile_effective(o->profile, t));
+}
+
+/* run->profile: the distinct profiles in effect for the targets, in target order ("mx,rev1"),
+   NULL when no target's protocol has profiles. */
+static char *run_profiles(const struct mh_run_opts *o, const struct mh_target *targets, size_t n)
+{
+	struct mh_buf b;
+	mh_buf_init(&b);
+	for (size_t i = 0; i < n; i++) {
+		const char *p = mh_profile_effective(o->profile, &targets[i]);
+		bool dup = false;
+		for (size_t j = 0; j < i && !dup && p != NULL; j++) {
+			const char *q = mh_profile_effective(o->profile, &targets[j]);
+			dup = q != NULL && strcmp(p, q) == 0;
+		}
+		if (p != NULL && !dup)
+			mh_buf_printf(&b, "%s%s", b.len ? "," : "", p);
+	}
+	if (b.len == 0) {
+		mh_buf_deinit(&b);
+		return NULL;
+	}
+	return (char *)b.data;
 }
 
 static void run_job(struct shared *sh, const struct job *j)
@@ -166,16 +191,24 @@ static void run_job(struct shared *sh, const struct job *j)
 	ctx.password = o->password;
 	ctx.params = o->params;
 	ctx.result = res;
-	ctx.profile = o->profile;
+	ctx.profile = mh_profile_effective(o->profile, ctx.target);
 	ctx.allow_destructive = o->allow_destructive;
 	ctx.verbose = o->verbose;
 	ctx.conn_opts.timeout_ms = o->timeout_ms;
 	ctx.conn_opts.insecure = o->insecure;
+	ctx.conn_opts.verify_loopback = o->verify_loopback;
 	ctx.conn_opts.ca_file = o->ca_file;
 	ctx.conn_opts.spec = ctx.spec;
 	ctx.conn_opts.result = res;
 	ctx.conn_opts.secret = o->password;
 	mh_limits_default(&ctx.conn_opts.limits);
+	struct mh_dlg_recorder *rec = NULL;
+	if (o->record_dir != NULL) {
+		rec = mh_malloc(sizeof(*rec));
+		mh_dlg_recorder_init(rec, ctx.target->proto, o->user, o->password);
+		ctx.conn_opts.record = mh_dlg_recorder_hook;
+		ctx.conn_opts.record_ud = rec;
+	}
 	int64_t t0 = mh_now_ms();
 	ctx.conn_opts.case_start_ms = t0;
 	res->start_wall_ms = mh_wall_ms();
@@ -186,6 +219,24 @@ static void run_job(struct shared *sh, const struct job *j)
 		mh_lua_run_case(&sh->env, j->meta, &ctx);
 	}
 	res->duration_ms = mh_now_ms() - t0;
+	if (rec != NULL) {
+		struct mh_record_stats st = {0};
+		struct mh_error err;
+		mh_error_init(&err);
+		if (mh_dlg_recorder_save(rec, o->record_dir, res->id, &st.saved, &st.unsafe, &err) != 0)
+			st.failed = 1;
+		mh_dlg_recorder_deinit(rec);
+		free(rec);
+		pthread_mutex_lock(&sh->run->lock);
+		if (o->record_stats != NULL) {
+			o->record_stats->saved += st.saved;
+			o->record_stats->unsafe += st.unsafe;
+			o->record_stats->failed += st.failed;
+			if (st.failed && o->record_stats->error[0] == '\0')
+				snprintf(o->record_stats->error, sizeof(o->record_stats->error), "%s", err.msg);
+		}
+		pthread_mutex_unlock(&sh->run->lock);
+	}
 }
 
 static void *worker(void *arg)
@@ -283,7 +334,9 @@ int mh_runner_run(const struct mh_run_opts *o, struct mh_run *run, struct mh_err
 		}
 	}
 	run->filter = mh_strdup(o->filter);
-	run->profile = mh_strdup(o->profile);
+	if (mh_profile_check(o->profile, protos, err) != 0)
+		goto out;
+	run->profile = run_profiles(o, sh.targets, o->ntargets);
 
 	if (suite_files(o, protos, &files, &nfiles, err) != 0)
 		goto out;
@@ -299,7 +352,8 @@ int mh_runner_run(const struct mh_run_opts *o, struct mh_run *run, struct mh_err
 	for (size_t t = 0; t < o->ntargets; t++) {
 		const char *pname = mh_proto_name(sh.targets[t].proto);
 		for (size_t m = 0; m < nmetas; m++) {
-			if (strcmp(metas[m].proto, pname) != 0 || !profile_ok(o, &metas[m]))
+			if (strcmp(metas[m].proto, pname) != 0 ||
+			    !profile_ok(o, &sh.targets[t], &metas[m]))
 				continue;
 			if (o->filter != NULL && !mh_glob_match(o->filter, metas[m].id))
 				continue;
@@ -317,6 +371,7 @@ int mh_runner_run(const struct mh_run_opts *o, struct mh_run *run, struct mh_err
 		memset(&co, 0, sizeof(co));
 		co.timeout_ms = o->timeout_ms;
 		co.insecure = o->insecure;
+		co.verify_loopback = o->verify_loopback;
 		co.ca_file = o->ca_file;
 		co.spec = sh.specs[t];
 		mh_limits_default(&co.limits);

@@ -8,6 +8,14 @@
 #include "lua_rt.h"
 #include "result.h"
 
+/* What --record did, filled under the run lock. */
+struct mh_record_stats {
+	size_t saved;     /* dialogue files written */
+	size_t unsafe;    /* connections not saved: the password in a form no placeholder expresses */
+	size_t failed;    /* cases whose dialogues could not all be written */
+	char error[512];  /* the first write error */
+};
+
 struct mh_run_opts {
 	const char **targets; /* URLs */
 	size_t ntargets;
@@ -17,15 +25,19 @@ struct mh_run_opts {
 	const char *user;
 	const char *password; /* never printed */
 	const char *filter;   /* glob over case ids, or NULL */
-	const char *profile;  /* only cases without a profile or with this one; NULL = default */
+	const char *profile;  /* --profile: names, comma-separated, at most one per protocol
+	                         (profile.h); NULL = each target's default */
 	const char **params;  /* "k=v", NULL-terminated */
 	int jobs;
 	int64_t timeout_ms;      /* per network operation */
 	int64_t case_timeout_ms; /* per case */
 	bool insecure;
+	bool verify_loopback; /* --tls-verify */
 	const char *ca_file;
 	bool allow_destructive;
 	bool verbose;
+	const char *record_dir; /* save each connection of each case as DIR/<case>.<conn>.dlg, or NULL */
+	struct mh_record_stats *record_stats; /* may be NULL */
 	/* called under the run lock when a case starts / ends (may be NULL) */
 	void (*on_case_start)(void *ud, const struct mh_case_result *c, size_t started, size_t total);
 	void (*on_case_done)(void *ud, const struct mh_run *run, const struct mh_case_result *c,

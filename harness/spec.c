@@ -41,7 +41,7 @@ static const char *const pop3_patterns[] = {"+OK", "-ERR", "+"};
 static const char *const keys_root[] = {"$schema",    "protocol",       "spec_version", "title",
                                         "references", "initial_state",  "closed_state", "states",
                                         "disallowed", "not_advertised", "always",       "commands"};
-static const char *const keys_state[] = {"description", "rfc", "input", "final"};
+static const char *const keys_state[] = {"description", "rfc", "input", "final", "matrix"};
 static const char *const keys_ruleset[] = {"replies", "rfc", "level", "note"};
 static const char *const keys_rule[] = {"in", "replies", "rfc", "level", "note"};
 static const char *const keys_outcome[] = {"next", "require_untagged", "rfc", "level", "note"};
@@ -422,6 +422,10 @@ static int parse_state(struct loader *ld, const char *name, json_t *obj, struct 
 	if (fin != NULL && !json_is_boolean(fin))
 		return fail(ld, "%s.final: not a boolean", where);
 	st->final = fin != NULL && json_is_true(fin);
+	json_t *mx = json_object_get(obj, "matrix");
+	if (mx != NULL && !json_is_boolean(mx))
+		return fail(ld, "%s.matrix: not a boolean", where);
+	st->matrix_excluded = mx != NULL && json_is_false(mx);
 	return 0;
 }
 

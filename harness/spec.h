@@ -69,6 +69,8 @@ struct mh_spec_state {
 	char *rfc;
 	enum mh_input input;
 	bool final; /* the connection is over */
+	bool matrix_excluded; /* "matrix": false: reached only after an exceptional reply (SMTP 554
+				 greeting); not a row of the coverage matrix (harness/matrix.h) */
 };
 
 struct mh_spec {

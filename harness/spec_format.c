@@ -94,8 +94,9 @@ void mh_spec_format(const struct mh_spec *s, struct mh_buf *out)
 	              s->states[s->initial].name, s->states[s->closed].name);
 	for (size_t i = 0; i < s->nstates; i++) {
 		const struct mh_spec_state *st = &s->states[i];
-		mh_buf_printf(out, "  %-20s input %-8s %-16s %s%s\n", st->name,
+		mh_buf_printf(out, "  %-20s input %-8s %-16s %s%s%s\n", st->name,
 		              input_label[st->input], st->rfc, st->final ? "(final) " : "",
+		              st->matrix_excluded ? "(not in the coverage matrix) " : "",
 		              st->description);
 	}
 	mh_buf_append_str(out, "\nREPLIES OUTSIDE THE STATE TABLE\n");

@@ -229,6 +229,20 @@ def t_exit_codes():
         fail("unreachable: every case must be ERROR")
     if "cannot connect" not in text:
         fail("unreachable: no clear message on the console")
+    # TLS: a handshake against a plaintext port fails clearly; verification is enforced with
+    # --tls-verify and satisfied with --ca-file (the test certificate has IP:127.0.0.1)
+    imap_plain = f"imaps://127.0.0.1:{ENV['MH_IMAP_PORT']}"
+    text = expect_status(["run", "--target", imap_plain, "--timeout", "3000"], 2,
+                         "implicit TLS against a plaintext port")
+    if "TLS" not in text:
+        fail("a failed handshake must say TLS")
+    imaps = f"imaps://127.0.0.1:{ENV['MH_IMAPS_PORT']}"
+    text = expect_status(["run", "--target", imaps, "--tls-verify", "--filter", "imap.greeting.*"],
+                         2, "self-signed certificate with --tls-verify")
+    if "certificate verification failed" not in text:
+        fail(f"verification failure must be named: {text[-500:]}")
+    expect_status(["run", "--target", imaps, "--tls-verify", "--ca-file", ENV["MH_CERT"],
+                   "--filter", "imap.greeting.*"], 0, "--tls-verify with the right --ca-file")
     # conformance failures
     report = out_path("fail_must.json")
     expect_status(["run", "--target", smtp, "--suite", os.path.join(cases, "fail_must.lua"),
