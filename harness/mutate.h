@@ -44,4 +44,42 @@ int mh_dialogue_from_stream(const unsigned char *buf, size_t len, enum mh_proto_
 /* Concatenates the SEND records into out (REPLY and TLS records dropped). */
 void mh_dialogue_to_stream(const struct mh_dialogue *d, struct mh_buf *out);
 
+/* Rewrites d's REPLY and TLS records from its SEND bytes by the rules at the top of mutate.c (one
+   REPLY per reply due, after the SEND that completes the command; none inside SMTP message data
+   or BDAT payloads; "+" due after an IMAP synchronizing literal's line; a TLS record after a
+   STARTTLS / STLS reply when more follows). Statuses are kept where a SEND is followed by as many
+   replies as before. mh_mutate applies the same rules to its output. */
+void mh_mutate_fix_replies(struct mh_dialogue *d);
+/* Where the rules could not know whether a reply is due (a bare LF line end, an end-of-data
+   variant, bytes injected after STARTTLS...): true and *rec_r = the index of the first SEND
+   record after which replies may be out of step, in d as mh_mutate_fix_replies leaves it
+   (an executor may stop judging replies against the spec from there). false if none. */
+bool mh_mutate_first_ambiguous(const struct mh_dialogue *d, size_t *rec_r);
+
+/* The same as mh_mutate on the byte-stream form, without dialogue records (the AFL++ custom
+   mutator's fast path): in (and splice, may be NULL) are raw client bytes; out is reset and gets
+   the mutated bytes, at most max_bytes (0 = MH_DLG_MAX_BYTES). Returns the operators applied. */
+int mh_mutate_stream(struct mh_mutator *m, const unsigned char *in, size_t inlen,
+		     const unsigned char *splice, size_t splicelen, struct mh_buf *out,
+		     struct mh_rng *rng, size_t max_bytes);
+
+/* ---- tuning and introspection ---- */
+
+/* Adds the tokens of AFL dictionary text (name="value" lines, "value" alone, # comments,
+   \\ \" and \xNN escapes) to m's dictionary. 0 / -1 with err "NAME:LINE: reason". */
+int mh_mutator_add_dict(struct mh_mutator *m, const char *text, size_t len, const char *name,
+			struct mh_error *err);
+/* Relative weights of the three levels (default dialogue 3, token 5, byte 2); 0 disables one. */
+void mh_mutator_set_weights(struct mh_mutator *m, const unsigned weights[MH_MUT_LEVEL_COUNT]);
+/* The most operators one mh_mutate stacks (1..16, default 8; the count is skewed small). */
+void mh_mutator_set_max_stack(struct mh_mutator *m, unsigned n);
+/* Limits m to the named operators ("dlg-drop,byte-split"); NULL or "" = all. 0 / -1 (unknown
+   name, err). */
+int mh_mutator_restrict(struct mh_mutator *m, const char *names, struct mh_error *err);
+/* The operator table: count, name ("tok-bdat-lie"), level, and whether it applies to proto. */
+size_t mh_mutate_op_count(void);
+const char *mh_mutate_op_name(size_t i);
+enum mh_mut_level mh_mutate_op_level(size_t i);
+bool mh_mutate_op_applies(size_t i, enum mh_proto_id proto);
+
 #endif
