@@ -265,6 +265,7 @@ start_postfix() {
     render main.cf.in "$MH_POSTFIX_CONF_DIR/main.cf"
     render master.cf.in "$MH_POSTFIX_CONF_DIR/master.cf"
     render vmailbox.in "$MH_POSTFIX_CONF_DIR/vmailbox"
+    render valias.in "$MH_POSTFIX_CONF_DIR/valias"
     mkdir -p "$MH_POSTFIX_QUEUE"
     chown root:root "$MH_POSTFIX_QUEUE"
     chmod 755 "$MH_POSTFIX_QUEUE"

@@ -140,3 +140,64 @@ case {
     imap.logout(conn)
   end,
 }
+
+case {
+  id = "imap.greeting.capability-code",
+  title = "A [CAPABILITY ...] code in the greeting lists IMAP4rev1",
+  rfc = "RFC 3501 7.2.1",
+  level = "MUST",
+  run = function(t)
+    local conn = t:connect()
+    local g = conn.greeting
+    local code = g and g.resp_code
+    if not code or not code:upper():match("^CAPABILITY ") then
+      t:skip("the greeting carries no CAPABILITY response code")
+    end
+    -- 7.2.1: "A server MAY send capabilities automatically, by using the CAPABILITY response code
+    -- in the initial PREAUTH or OK responses" ... "The capability listing MUST include the atom
+    -- "IMAP4rev1"." (RFC 9051: IMAP4rev2)
+    local caps = {}
+    for c in code:gmatch("%S+") do caps[c:upper()] = true end
+    t:check(caps.IMAP4REV1 or caps.IMAP4REV2, "the greeting's capability list includes IMAP4rev1",
+      { received = g.lines[1], expected = "* OK [CAPABILITY IMAP4rev1 ...] ..." })
+    if g.status ~= "BYE" then imap.logout(conn) end
+  end,
+}
+
+case {
+  id = "imap.capability.after-login",
+  title = "CAPABILITY when authenticated and when selected: one untagged CAPABILITY with IMAP4rev1",
+  rfc = "RFC 3501 6.1.1",
+  level = "MUST",
+  run = function(t)
+    util.need_credentials(t)
+    local conn = imap.ready_for_login(t, t:connect())
+    local l = imap.login(conn, t.user, t.password)
+    local _, ok = t:expect(l, "OK", "LOGIN completes with OK", { rfc = "RFC 3501 6.2.3" })
+    if not ok then return end
+    -- 6.2.3: "A server MAY include a CAPABILITY response code in the tagged OK response to a
+    -- successful LOGIN command"; 7.2.1: "The capability listing MUST include the atom
+    -- "IMAP4rev1"."
+    local code = l.resp_code or ""
+    if code:upper():match("^CAPABILITY ") then
+      local caps = {}
+      for c in code:gmatch("%S+") do caps[c:upper()] = true end
+      t:check(caps.IMAP4REV1 or caps.IMAP4REV2, "the LOGIN OK's [CAPABILITY ...] includes IMAP4rev1",
+        { rfc = "RFC 3501 7.2.1", received = l.lines[#l.lines] })
+    end
+    local function check(where)
+      -- "The server MUST send a single untagged CAPABILITY response with "IMAP4rev1" as one of the
+      -- listed capabilities before the (tagged) OK response."
+      local r = conn:imap("CAPABILITY")
+      t:expect(r, "OK", "CAPABILITY " .. where .. " completes with OK")
+      local caps, line = imap.capability_set(r)
+      t:check(#imap.untagged(r, "CAPABILITY") == 1 and (caps.IMAP4REV1 or caps.IMAP4REV2),
+        "one untagged CAPABILITY listing IMAP4rev1 " .. where, { received = r and r.raw })
+      return caps, line
+    end
+    check("when authenticated")
+    local e = imap.examine(conn, "INBOX")
+    if e and e.status == "OK" then check("with INBOX selected") end
+    imap.logout(conn)
+  end,
+}

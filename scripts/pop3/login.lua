@@ -1,4 +1,4 @@
--- POP3 USER/PASS and STLS (RFC 1939 5, 7; RFC 2595 4).
+-- POP3 USER/PASS (RFC 1939 5, 7).
 local pop3 = require("mh.pop3")
 local util = require("mh.util")
 
@@ -48,37 +48,58 @@ case {
 }
 
 case {
-  id = "pop3.stls.capa-again",
-  title = "STLS: +OK, handshake, CAPA again; the session stays in AUTHORIZATION",
-  rfc = "RFC 2595 4",
+  id = "pop3.login.pass-without-user",
+  title = "PASS without a preceding USER gets -ERR; a USER/PASS login still works afterwards",
+  rfc = "RFC 1939 7",
   level = "MUST",
-  requires = "STLS",
   run = function(t)
-    local conn = util.plain_connect(t)
-    -- "A TLS negotiation begins immediately after the CRLF at the end of the +OK response"
-    local r = conn:cmd("STLS")
-    local _, ok = t:expect(r, "+OK", "STLS gets +OK")
-    if not ok then return end
-    local tls, err = conn:starttls()
-    t:check(tls, "the TLS handshake completes", { received = err })
-    if not tls then return end
-    -- "Once TLS has been started, the client MUST discard cached information about server
-    -- capabilities and SHOULD re-issue the CAPA command."
-    local c, tags = pop3.capa(conn)
-    t:expect(c, "+OK", "CAPA under TLS gets +OK", { rfc = "RFC 2449 5" })
-    -- "the server remains in AUTHORIZATION state, even if client credentials are supplied
-    -- during the TLS negotiation"
-    t:expect(conn:cmd("STAT"), "-ERR", "STAT after STLS gets -ERR: still AUTHORIZATION")
-    if tags and tags.STLS then
-      -- "The capability name "STLS" indicates this command is present and permitted in the
-      -- current state." ... "A -ERR response MAY result if a security layer is already active."
-      t:check(false, "STLS is not advertised once TLS is active",
-        { level = "SHOULD", received = c.raw, expected = "no STLS tag after the upgrade" })
+    util.need_credentials(t)
+    local conn = t:connect()
+    -- 7: PASS "may only be given in the AUTHORIZATION state immediately after a successful USER
+    -- command"; 3: "A server MUST respond to a command issued when the session is in an
+    -- incorrect state by responding with a negative status indicator."
+    -- (not the real password: there is no USER it could belong to)
+    t:expect(pop3.auth_cmd(conn, "PASS mailharness-no-user-" .. t:random_hex(4)), "-ERR",
+      "PASS with no USER before it gets -ERR", { rfc = "RFC 1939 3" })
+    -- 4: "After returning a negative status indicator, the server may close the connection."
+    if conn:closed() then return end
+    t:expect(conn:cmd("STAT"), "-ERR", "STAT afterwards gets -ERR (still AUTHORIZATION)",
+      { rfc = "RFC 1939 3" })
+    t:expect(pop3.login_user_pass(conn, t.user, t.password), "+OK", "USER then PASS logs in afterwards")
+    pop3.quit(conn)
+  end,
+}
+
+case {
+  id = "pop3.login.user-twice",
+  title = "A second USER gets +OK or -ERR, and USER/PASS still logs in after it",
+  rfc = "RFC 1939 7",
+  level = "MUST",
+  run = function(t)
+    util.need_credentials(t)
+    local conn = t:connect()
+    local u1 = conn:cmd("USER " .. t.user)
+    if not (u1 and u1.class == "ok") then
+      pop3.quit(conn)
+      t:skip("USER " .. t.user .. " is refused here: " .. tostring(u1 and u1.raw))
     end
-    if t.user and t.password then
-      t:expect(pop3.login_user_pass(conn, t.user, t.password), "+OK", "USER/PASS under TLS works",
-        { rfc = "RFC 1939 7" })
+    -- USER "may only be given in the AUTHORIZATION state after the POP3 greeting or after an
+    -- unsuccessful USER or PASS command": a second USER breaks that client rule, RFC 1939 does
+    -- not say how the server answers it, so +OK and -ERR are both accepted (the session is
+    -- still in the AUTHORIZATION state either way).
+    local u2 = conn:cmd("USER " .. t.user)
+    t:expect(u2, { "+OK", "-ERR" }, "the second USER gets +OK or -ERR")
+    if conn:closed() then return end
+    t:expect(conn:cmd("STAT"), "-ERR", "STAT gets -ERR: still AUTHORIZATION", { rfc = "RFC 1939 3" })
+    local p
+    if u2 and u2.class == "ok" then
+      -- PASS "uses the argument pair from the USER and PASS commands": both USERs named t.user
+      p = pop3.auth_cmd(conn, "PASS " .. t.password)
+    else
+      -- after an unsuccessful USER "the client may either issue a new authentication command"
+      p = pop3.login_user_pass(conn, t.user, t.password)
     end
+    t:expect(p, "+OK", "the login completes with the right password")
     pop3.quit(conn)
   end,
 }

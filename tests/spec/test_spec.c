@@ -174,7 +174,9 @@ static const struct judge_row judge_rows[] = {
     {MH_PROTO_IMAP, "IDLE", "selected", "+", VIA_RULE, "idling", NULL},
     {MH_PROTO_IMAP, "@continuation", "idling", "OK", VIA_RULE, "return", NULL},
     {MH_PROTO_IMAP, "ENABLE", "authenticated", "OK", VIA_RULE, "same", "ENABLED"},
-    {MH_PROTO_IMAP, "ENABLE", "not_authenticated", "OK", VIA_NONE, NULL, NULL},
+    /* RFC 5161's prose and ABNF disagree on ENABLE before login: both readings are accepted */
+    {MH_PROTO_IMAP, "ENABLE", "not_authenticated", "OK", VIA_RULE, "same", "ENABLED"},
+    {MH_PROTO_IMAP, "ENABLE", "not_authenticated", "BAD", VIA_RULE, "same", NULL},
     {MH_PROTO_IMAP, "@unknown", "selected", "BAD", VIA_RULE, "same", NULL},
     {MH_PROTO_IMAP, "@unknown", "selected", "OK", VIA_NONE, NULL, NULL},
     /* POP3 */
