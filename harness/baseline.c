@@ -172,22 +172,26 @@ const struct mh_baseline_entry *mh_baseline_match(const struct mh_baseline *b,
 	return NULL;
 }
 
+void mh_baseline_apply_case(const struct mh_baseline *b, const struct mh_run *run,
+			    struct mh_case_result *c)
+{
+	if (c->verdict != MH_V_FAIL && c->verdict != MH_V_PASS)
+		return;
+	const struct mh_baseline_entry *e = mh_baseline_match(b, run, c);
+	if (e == NULL)
+		return;
+	free(c->baseline_reason);
+	c->baseline_reason = mh_strdup(e->reason);
+	if (c->verdict == MH_V_FAIL)
+		c->verdict = MH_V_XFAIL;
+	else
+		c->baseline_fixed = true;
+}
+
 void mh_baseline_apply(const struct mh_baseline *b, struct mh_run *run)
 {
-	for (size_t i = 0; i < run->ncases; i++) {
-		struct mh_case_result *c = &run->cases[i];
-		if (c->verdict != MH_V_FAIL && c->verdict != MH_V_PASS)
-			continue;
-		const struct mh_baseline_entry *e = mh_baseline_match(b, run, c);
-		if (e == NULL)
-			continue;
-		free(c->baseline_reason);
-		c->baseline_reason = mh_strdup(e->reason);
-		if (c->verdict == MH_V_FAIL)
-			c->verdict = MH_V_XFAIL;
-		else
-			c->baseline_fixed = true;
-	}
+	for (size_t i = 0; i < run->ncases; i++)
+		mh_baseline_apply_case(b, run, &run->cases[i]);
 }
 
 static const struct mh_check *first_failed(const struct mh_case_result *c)

@@ -40,6 +40,9 @@ const struct mh_baseline_entry *mh_baseline_match(const struct mh_baseline *b,
 /* Applies b to every case of run: a matching FAIL becomes XFAIL, a matching PASS gets
    baseline_fixed; both get baseline_reason (a copy of the entry's reason). ERROR, SKIP and
    cases already XFAIL are left alone. */
+/* The same for one case (the runner applies it as each case ends, so the console shows XFAIL). */
+void mh_baseline_apply_case(const struct mh_baseline *b, const struct mh_run *run,
+			    struct mh_case_result *c);
 void mh_baseline_apply(const struct mh_baseline *b, struct mh_run *run);
 
 /* Builds a baseline listing every FAIL and XFAIL case of run (a baselined case still fails, so

@@ -107,9 +107,17 @@ static int send_bytes(struct mh_conn *c, const void *data, size_t n, struct mh_e
 	mh_buf_deinit(&shown);
 	enum mh_io io = mh_sock_write(c->sock, data, n, op_deadline(c), err);
 	if (io != MH_IO_OK) {
-		event(c, "write failed: %s", err->msg);
-		if (io == MH_IO_EOF)
+		c->last_io = io;
+		if (io == MH_IO_EOF) {
+			/* EPIPE, a reset or a TLS close: all mean the server hung up */
+			err->set = false;
+			mh_error_set(err, "the server closed the connection");
 			c->closed = true;
+			/* not judged here: a 421 or BYE may sit unread in the socket buffer */
+			if (c->session != NULL)
+				mh_session_closed(c->session, false);
+		}
+		event(c, "write failed: %s", err->msg);
 		return -1;
 	}
 	return 0;
@@ -153,9 +161,11 @@ static int fill(struct mh_conn *c, int64_t deadline, struct mh_error *err)
 	}
 	if (io == MH_IO_EOF) {
 		c->closed = true;
+		c->last_io = MH_IO_EOF;
 		event(c, "server closed the connection");
 		return 0;
 	}
+	c->last_io = io;
 	event(c, "%s", err->msg);
 	return -1;
 }
@@ -333,7 +343,13 @@ long mh_conn_poll(struct mh_conn *c, int wait_ms, struct mh_error *err)
 		if (c->session != NULL)
 			mh_session_closed(c->session, true);
 	} else if (io == MH_IO_ERROR) {
+		/* a reset: the connection is gone either way */
 		mh_error_set(err, "%s", e2.msg);
+		event(c, "%s", e2.msg);
+		c->last_io = MH_IO_EOF;
+		c->closed = true;
+		if (c->session != NULL)
+			mh_session_closed(c->session, true);
 		return -1;
 	}
 	return (long)c->in.len;
@@ -358,8 +374,15 @@ int mh_conn_start_tls(struct mh_conn *c, struct mh_error *err)
 		event(c, "discarding %zu plaintext bytes the server sent after the TLS go-ahead", c->in.len);
 		mh_buf_reset(&c->in);
 	}
-	if (tls_handshake(c, err) != 0)
+	if (tls_handshake(c, err) != 0) {
+		/* the connection is unusable; what the server does with it now is not judged (RFC 9051
+		   6.2.1 lets it treat injected plaintext as a broken handshake and just close) */
+		mh_sock_free(&c->sock);
+		c->closed = true;
+		if (c->session != NULL)
+			mh_session_closed(c->session, false);
 		return -1;
+	}
 	if (c->session != NULL)
 		mh_session_tls_started(c->session);
 	mh_caps_clear(&c->caps);

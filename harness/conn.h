@@ -42,6 +42,8 @@ struct mh_conn {
 	bool closed;             /* EOF seen or closed by us */
 	struct mh_caps caps;     /* last capabilities seen */
 	char last_error[256];
+	enum mh_io last_io;      /* class of the last failed operation: MH_IO_EOF means the server
+				    closed (or reset) the connection, whatever the layer reported */
 };
 
 /* Connects (and for implicit TLS, handshakes). Does not read the greeting. NULL + err. */

@@ -74,6 +74,9 @@ void mh_lua_conn_close_all(struct mh_lua_case *lc)
 static int net_fail(lua_State *L, struct mh_lua_conn *k, const char *msg)
 {
 	struct mh_lua_case *lc = k->lc;
+	/* a close reported by any layer (EPIPE on write, TLS close, reset) reads the same */
+	if (k->c != NULL && k->c->last_io == MH_IO_EOF)
+		msg = "closed";
 	snprintf(lc->last_error, sizeof(lc->last_error), "%s", msg);
 	if (mh_now_ms() >= lc->deadline_ms)
 		return mh_lua_case_time_error(L, lc);

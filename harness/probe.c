@@ -11,6 +11,16 @@ static const struct mh_proto_dialogue dialogues[] = {
 	[MH_PROTO_IMAP] = {"CAPABILITY", "STARTTLS", "STARTTLS", "LOGOUT", true},
 	[MH_PROTO_POP3] = {"CAPA", "STLS", "STLS", "QUIT", false},
 };
+
+/* How the probe logs in to learn the capabilities announced after authentication. SMTP servers
+   rarely change their EHLO keywords after AUTH, so SMTP is not logged in. */
+enum login_style { LOGIN_NONE, LOGIN_IMAP, LOGIN_POP3_USER };
+static const enum login_style login_styles[] = {
+	[MH_PROTO_SMTP] = LOGIN_NONE,
+	[MH_PROTO_IMAP] = LOGIN_IMAP,
+	[MH_PROTO_POP3] = LOGIN_POP3_USER,
+};
+_Static_assert(MH_ARRAY_SIZE(login_styles) == MH_PROTO_COUNT, "login_styles out of sync");
 _Static_assert(MH_ARRAY_SIZE(dialogues) == MH_PROTO_COUNT, "dialogues out of sync");
 
 const struct mh_proto_dialogue *mh_proto_dialogue(enum mh_proto_id p)
@@ -97,6 +107,67 @@ static void caps_to_strv(const struct mh_caps *caps, char ***v_r, size_t *n_r)
 	*n_r = caps->n;
 }
 
+/* IMAP quoted string (RFC 3501 9: quoted = DQUOTE *QUOTED-CHAR DQUOTE, with \\ and \"). */
+static void imap_quote(struct mh_buf *b, const char *s)
+{
+	mh_buf_append(b, "\"", 1);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			mh_buf_append(b, "\\", 1);
+		mh_buf_append(b, s, 1);
+	}
+	mh_buf_append(b, "\"", 1);
+}
+
+/* Adds the capabilities of src missing from dst. */
+static void merge_caps(struct mh_caps *dst, const struct mh_caps *src)
+{
+	for (size_t i = 0; i < src->n && dst->n < MH_CAPS_MAX; i++) {
+		if (mh_caps_has(dst, src->name[i]))
+			continue;
+		dst->name[dst->n] = mh_strdup(src->name[i]);
+		dst->value[dst->n] = mh_strdup(src->value[i]);
+		dst->n++;
+	}
+}
+
+/* Logs in and adds the capabilities announced afterwards to caps_r. Failures are not errors:
+   the cases that need credentials find out themselves. */
+static void probe_login(struct mh_conn *c, const char *user, const char *password,
+			struct mh_reply *r, struct mh_caps *caps_r)
+{
+	enum login_style st = login_styles[c->target.proto];
+	if (st == LOGIN_NONE || user == NULL || password == NULL || mh_conn_is_closed(c))
+		return;
+	if (strpbrk(user, "\r\n") != NULL || strpbrk(password, "\r\n") != NULL)
+		return;
+	struct mh_error e;
+	mh_error_init(&e);
+	struct mh_buf line;
+	mh_buf_init(&line);
+	bool ok;
+	if (st == LOGIN_IMAP) {
+		if (mh_caps_has(&c->caps, "LOGINDISABLED")) {
+			mh_buf_deinit(&line);
+			return;
+		}
+		mh_buf_append_str(&line, "LOGIN ");
+		imap_quote(&line, user);
+		mh_buf_append_str(&line, " ");
+		imap_quote(&line, password);
+		ok = mh_probe_command(c, mh_buf_cstr(&line), r, &e) == 1 && r->cls == MH_RC_OK;
+	} else {
+		mh_buf_printf(&line, "USER %s", user);
+		ok = mh_probe_command(c, mh_buf_cstr(&line), r, &e) == 1 && r->cls == MH_RC_OK;
+		mh_buf_reset(&line);
+		mh_buf_printf(&line, "PASS %s", password);
+		ok = ok && mh_probe_command(c, mh_buf_cstr(&line), r, &e) == 1 && r->cls == MH_RC_OK;
+	}
+	mh_buf_deinit(&line);
+	if (ok && mh_probe_caps(c, r, &e) == 0)
+		merge_caps(caps_r, &c->caps);
+}
+
 static void copy_caps(struct mh_caps *dst, const struct mh_caps *src)
 {
 	mh_caps_clear(dst);
@@ -107,8 +178,9 @@ static void copy_caps(struct mh_caps *dst, const struct mh_caps *src)
 	dst->n = src->n;
 }
 
-int mh_probe_target(const struct mh_target *t, const struct mh_conn_opts *o, struct mh_target_info *info,
-		    struct mh_caps *caps_r, struct mh_error *err)
+int mh_probe_target(const struct mh_target *t, const struct mh_conn_opts *o, const char *user,
+		    const char *password, struct mh_target_info *info, struct mh_caps *caps_r,
+		    struct mh_error *err)
 {
 	info->url = mh_strdup(t->url);
 	info->proto = mh_strdup(mh_proto_name(t->proto));
@@ -159,6 +231,8 @@ int mh_probe_target(const struct mh_target *t, const struct mh_conn_opts *o, str
 		mh_error_set(err, "the greeting refuses service, so the STARTTLS upgrade the URL asks "
 				  "for cannot be done");
 	}
+	if (!err->set)
+		probe_login(c, user, password, &r, caps_r);
 	mh_reply_deinit(&r);
 	if (c->sock != NULL && mh_sock_is_tls(c->sock)) {
 		info->tls_version = mh_strdup(mh_sock_tls_version(c->sock));

@@ -27,9 +27,11 @@ int mh_probe_starttls(struct mh_conn *c, struct mh_reply *r, struct mh_error *er
 void mh_probe_quit(struct mh_conn *c);
 
 /* Connects to t, records greeting, capabilities (before and after STARTTLS when t asks for it)
-   and TLS facts into info; caps_r receives the capabilities the suite should gate on. 0 / -1 with
-   err (and info->probe_error). */
-int mh_probe_target(const struct mh_target *t, const struct mh_conn_opts *o, struct mh_target_info *info,
-		    struct mh_caps *caps_r, struct mh_error *err);
+   and TLS facts into info; caps_r receives the capabilities the suite should gate on: with user and
+   password (may be NULL) also those announced after logging in (IMAP and POP3 servers often add
+   extensions then). 0 / -1 with err (and info->probe_error). */
+int mh_probe_target(const struct mh_target *t, const struct mh_conn_opts *o, const char *user,
+		    const char *password, struct mh_target_info *info, struct mh_caps *caps_r,
+		    struct mh_error *err);
 
 #endif

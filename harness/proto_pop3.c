@@ -43,23 +43,19 @@ static bool is_base64(const unsigned char *s, size_t n)
 	return n % 4 == 0 && pad <= 2;
 }
 
-/* Splits "[CODE] text" off the status line's text (RFC 2449 8). */
+/* Splits "[CODE] text" off the status line's text (RFC 2449 8). Whether a "[" must open a
+   well-formed code depends on RESP-CODES being advertised (RFC 2449 6.4), which only the engine
+   knows: here an unclosed "[" is left in the text and judged there. */
 static void set_text(struct mh_reply *r, const unsigned char *t, size_t n)
 {
 	if (n > 0 && t[0] == '[') {
 		const unsigned char *close = memchr(t, ']', n);
-		if (close == NULL) {
-			mh_reply_syntax(r, "RFC 2449 3",
-			                "extended response code is not closed by \"]\"");
-		} else {
+		if (close != NULL) {
 			size_t clen = (size_t)(close - t) - 1;
 			if (clen >= sizeof(r->resp_code))
 				clen = sizeof(r->resp_code) - 1;
 			memcpy(r->resp_code, t + 1, clen);
 			r->resp_code[clen] = '\0';
-			if (memchr(r->resp_code, '\0', clen) != NULL || clen == 0)
-				mh_reply_syntax(r, "RFC 2449 3",
-				                "malformed extended response code");
 			size_t k = (size_t)(close - t) + 1;
 			if (k < n && t[k] == ' ')
 				k++;

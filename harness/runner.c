@@ -140,6 +140,8 @@ struct shared {
 	struct job *jobs;
 	size_t njobs;
 	size_t next, done;
+	size_t limit; /* workers take jobs below this index (the parallel phase stops before the
+			 destructive jobs, which run one at a time afterwards) */
 	struct mh_target *targets;
 	struct mh_caps *caps;
 	bool *probed_ok;
@@ -245,7 +247,7 @@ static void *worker(void *arg)
 	const struct mh_run_opts *o = sh->o;
 	for (;;) {
 		pthread_mutex_lock(&sh->run->lock);
-		if (sh->next >= sh->njobs || (o->stop != NULL && *o->stop)) {
+		if (sh->next >= sh->limit || (o->stop != NULL && *o->stop)) {
 			pthread_mutex_unlock(&sh->run->lock);
 			return NULL;
 		}
@@ -258,6 +260,8 @@ static void *worker(void *arg)
 
 		pthread_mutex_lock(&sh->run->lock);
 		sh->done++;
+		if (o->baseline != NULL)
+			mh_baseline_apply_case(o->baseline, sh->run, &sh->run->cases[j->result]);
 		if (o->on_case_done != NULL)
 			o->on_case_done(o->ud, sh->run, &sh->run->cases[j->result], sh->done, sh->njobs);
 		pthread_mutex_unlock(&sh->run->lock);
@@ -377,21 +381,34 @@ int mh_runner_run(const struct mh_run_opts *o, struct mh_run *run, struct mh_err
 		mh_limits_default(&co.limits);
 		struct mh_error perr;
 		mh_error_init(&perr);
-		sh.probed_ok[t] = mh_probe_target(&sh.targets[t], &co, &run->targets[t], &sh.caps[t], &perr) == 0;
+		sh.probed_ok[t] = mh_probe_target(&sh.targets[t], &co, o->user, o->password,
+						 &run->targets[t], &sh.caps[t], &perr) == 0;
 	}
 
+	/* Destructive cases change what other cases see (a DELE committed under a parallel case),
+	   so they go last and run one at a time: a stable partition of the job list. */
+	struct job *sorted = mh_calloc(sh.njobs + 1, sizeof(*sorted));
+	size_t nsorted = 0;
+	for (size_t i = 0; i < sh.njobs; i++)
+		if (!sh.jobs[i].meta->destructive)
+			sorted[nsorted++] = sh.jobs[i];
+	size_t nparallel = nsorted;
+	for (size_t i = 0; i < sh.njobs; i++)
+		if (sh.jobs[i].meta->destructive)
+			sorted[nsorted++] = sh.jobs[i];
+	free(sh.jobs);
+	sh.jobs = sorted;
+
 	int jobs = o->jobs > 0 ? o->jobs : 1;
-	if ((size_t)jobs > sh.njobs)
-		jobs = sh.njobs > 0 ? (int)sh.njobs : 1;
+	if ((size_t)jobs > nparallel)
+		jobs = nparallel > 0 ? (int)nparallel : 1;
 	pthread_t *th = mh_calloc((size_t)jobs, sizeof(pthread_t));
-	int started = 0;
+	sh.limit = nparallel;
 	for (int i = 1; i < jobs; i++) {
 		pthread_attr_t attr;
 		pthread_attr_init(&attr);
 		pthread_attr_setstacksize(&attr, 8u * 1024 * 1024);
-		if (pthread_create(&th[i], &attr, worker, &sh) == 0)
-			started++;
-		else
+		if (pthread_create(&th[i], &attr, worker, &sh) != 0)
 			th[i] = 0;
 		pthread_attr_destroy(&attr);
 	}
@@ -400,19 +417,20 @@ int mh_runner_run(const struct mh_run_opts *o, struct mh_run *run, struct mh_err
 		if (th[i] != 0)
 			pthread_join(th[i], NULL);
 	free(th);
-	(void)started;
+	sh.limit = sh.njobs; /* the destructive jobs, on this thread alone */
+	worker(&sh);
 	/* cases never started (interrupted) leave the report */
+	bool *ran = mh_calloc(run->ncases + 1, sizeof(bool));
+	for (size_t i = 0; i < sh.next; i++)
+		ran[sh.jobs[i].result] = true;
 	size_t keep = 0;
 	for (size_t i = 0; i < run->ncases; i++) {
-		bool ran = false;
-		for (size_t k = 0; k < sh.next; k++)
-			if (sh.jobs[k].result == i)
-				ran = true;
-		if (ran)
+		if (ran[i])
 			run->cases[keep++] = run->cases[i];
 		else
 			mh_case_result_deinit(&run->cases[i]);
 	}
+	free(ran);
 	run->ncases = keep;
 	rc = 0;
 out:

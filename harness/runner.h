@@ -5,6 +5,7 @@
 
 #include <signal.h>
 
+#include "baseline.h"
 #include "lua_rt.h"
 #include "result.h"
 
@@ -44,6 +45,7 @@ struct mh_run_opts {
 			     size_t done, size_t total);
 	void *ud;
 	volatile sig_atomic_t *stop; /* set by a signal handler: start no further cases */
+	const struct mh_baseline *baseline; /* applied to each case as it ends, or NULL */
 };
 
 /* Lists the cases of the suites (for `list`): files in order, cases in file order. Load errors are

@@ -29,6 +29,8 @@ struct proto_hooks {
 	const char *close_rule;
 	bool close_needs_pending;
 	bool close_needs_no_bye;
+	/* capability after which a reply text starting with "[" must be a well-formed code */
+	const char *resp_codes_cap;
 };
 
 static const struct redact_rule smtp_redact[] = {{"AUTH", 2}, {NULL, 0}};
@@ -43,7 +45,8 @@ static const struct proto_hooks hooks[] = {
 			   true, false},
 	[MH_PROTO_IMAP] = {true, {"CAPABILITY"}, true, NULL, {NULL}, imap_redact, "RFC 3501 3.4",
 			   "the server closed the connection without an untagged BYE", false, true},
-	[MH_PROTO_POP3] = {false, {"CAPA"}, false, NULL, {NULL}, pop3_redact, NULL, NULL, false, false},
+	[MH_PROTO_POP3] = {false, {"CAPA"}, false, NULL, {NULL}, pop3_redact, NULL, NULL, false, false,
+			   "RESP-CODES"},
 };
 _Static_assert(MH_ARRAY_SIZE(hooks) == MH_PROTO_COUNT, "hooks out of sync");
 
@@ -196,7 +199,7 @@ static void parse_verb(const struct mh_session *s, const char *line, size_t len,
 		verb[n++] = (ch >= 'a' && ch <= 'z') ? (char)(ch - 32) : ch;
 	}
 	verb[n] = '\0';
-	if (!s->hooks->tagged && w + wl < line + len)
+	if (n < wl && w[n] == ':')
 		*has_args = true; /* "MAIL FROM:<>" has its argument in the same word */
 }
 
@@ -563,6 +566,14 @@ static void check_syntax(struct mh_session *s, const struct pending *p, const st
 		add_check(s, MH_CHECK_SYNTAX, false, r->syntax[i].msg, p ? p->sent : NULL, r, "a reply that follows the grammar",
 			  r->syntax[i].rfc, MH_LEVEL_MUST, s->state, s->state);
 	const struct proto_hooks *h = s->hooks;
+	if (h->resp_codes_cap != NULL && s->caps_known && mh_caps_has(&s->caps, h->resp_codes_cap)) {
+		/* the parser leaves an unclosed "[" in the text */
+		if (mh_buf_cstr(&r->text)[0] == '[')
+			add_check(s, MH_CHECK_SYNTAX, false,
+				  "RESP-CODES advertised, but a response text starting with \"[\" is not a "
+				  "well-formed extended response code", p ? p->sent : NULL, r,
+				  "\"[\" resp-code \"]\"", "RFC 2449 6.4", MH_LEVEL_MUST, s->state, s->state);
+	}
 	if (h->enhanced_cap == NULL || !s->caps_known || !mh_caps_has(&s->caps, h->enhanced_cap))
 		return;
 	if (r->code < 200 || (r->code >= 300 && r->code < 400))
@@ -737,6 +748,14 @@ void mh_session_reply(struct mh_session *s, const struct mh_reply *r)
 	}
 	struct pending *p = &s->pending[idx];
 	const char *name = spec->commands[p->cmd].name;
+	if (p->awaiting_cont && r->cls != MH_RC_CONTINUE) {
+		/* a synchronizing literal refused before its "+": the client will not send it, so
+		   the bytes that follow are commands again (RFC 3501 7.5) */
+		s->literal_left = 0;
+		s->in_literal_cmd = false;
+		mh_buf_reset(&s->line);
+		s->line_len = 0;
+	}
 	check_syntax(s, p, r, name);
 	update_caps(s, r, name);
 	judge(s, p, r);

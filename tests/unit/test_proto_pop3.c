@@ -88,12 +88,11 @@ static const struct tap_row rows[] = {
     /* 30: 8-bit bytes pass */
     {TAP_IN("+OK \xe4\xf6\xfc\r\n\xff\xfe\r\n.\r\n"), .ex = {.kind = R, .multiline = true},
      .cls = MH_RC_OK, .status = "+OK", .multiline = true, .body = "\xff\xfe\r\n"},
-    /* unclosed response code */
+    /* unclosed response code: plain text unless RESP-CODES is advertised (the engine judges) */
     {TAP_IN("-ERR [SYS/TEMP no close\r\n"), .ex = {.kind = R}, .cls = MH_RC_PERMFAIL,
-     .status = "-ERR", .resp_code = "", .text = "[SYS/TEMP no close", .nsyntax = 1,
-     .rfc = "RFC 2449 3"},
+     .status = "-ERR", .resp_code = "", .text = "[SYS/TEMP no close", .nsyntax = 0},
     {TAP_IN("-ERR []\r\n"), .ex = {.kind = R}, .cls = MH_RC_PERMFAIL, .status = "-ERR",
-     .nsyntax = 1},
+     .nsyntax = 0},
     /* incomplete */
     {TAP_IN("+OK\r\na\r\n"), .ex = {.kind = R, .multiline = true}, .more = true},
     {TAP_IN("+OK\r\na\r\n.\r"), .ex = {.kind = R, .multiline = true}, .more = true},
