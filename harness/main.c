@@ -44,7 +44,6 @@ static const char usage_main[] =
 	"  compare print a case x server verdict matrix of several JSON reports\n"
 	"  replay  run a recorded dialogue or fuzz finding again; --to-lua makes it a test case\n"
 	"  minimize  shrink a dialogue that shows a finding (hang, disconnect, violation, crash)\n"
-	"  fuzz    mutate dialogues against a supervised server; keep crashes, hangs, violations\n"
 	"\n"
 	"Options:\n"
 	"  -h, --help     show help (also: mailharness COMMAND --help)\n"
@@ -563,7 +562,7 @@ int main(int argc, char **argv)
 		int (*fn)(int, char **);
 	} cmds[] = {{"run", cmd_run}, {"list", cmd_list}, {"spec", cmd_spec},
 		    {"compare", mh_cli_compare},
-		    {"replay", mh_cli_replay}, {"minimize", mh_cli_minimize}, {"fuzz", mh_cli_fuzz}};
+		    {"replay", mh_cli_replay}, {"minimize", mh_cli_minimize}};
 	for (size_t i = 0; i < MH_ARRAY_SIZE(cmds); i++)
 		if (strcmp(cmd, cmds[i].name) == 0)
 			return cmds[i].fn(argc - 1, argv + 1);
