@@ -173,7 +173,7 @@ const struct mh_baseline_entry *mh_baseline_match(const struct mh_baseline *b,
 }
 
 void mh_baseline_apply_case(const struct mh_baseline *b, const struct mh_run *run,
-			    struct mh_case_result *c)
+                            struct mh_case_result *c)
 {
 	if (c->verdict != MH_V_FAIL && c->verdict != MH_V_PASS)
 		return;

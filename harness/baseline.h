@@ -42,7 +42,7 @@ const struct mh_baseline_entry *mh_baseline_match(const struct mh_baseline *b,
    cases already XFAIL are left alone. */
 /* The same for one case (the runner applies it as each case ends, so the console shows XFAIL). */
 void mh_baseline_apply_case(const struct mh_baseline *b, const struct mh_run *run,
-			    struct mh_case_result *c);
+                            struct mh_case_result *c);
 void mh_baseline_apply(const struct mh_baseline *b, struct mh_run *run);
 
 /* Builds a baseline listing every FAIL and XFAIL case of run (a baselined case still fails, so

@@ -23,7 +23,7 @@ static void record(struct mh_conn *c, char dir, const void *data, size_t n)
 {
 	if (c->opts.result != NULL)
 		mh_case_add_transcript(c->opts.result, c->id, dir, data, n,
-				       mh_now_ms() - c->opts.case_start_ms);
+		                       mh_now_ms() - c->opts.case_start_ms);
 }
 
 static void event(struct mh_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -41,21 +41,22 @@ static int tls_handshake(struct mh_conn *c, struct mh_error *err)
 {
 	bool loop = mh_url_is_loopback(c->target.host);
 	struct mh_tls_opts o = {
-		.verify = !c->opts.insecure && (!loop || c->opts.verify_loopback),
-		.sni = c->target.host,
-		.ca_file = c->opts.ca_file,
+	    .verify = !c->opts.insecure && (!loop || c->opts.verify_loopback),
+	    .sni = c->target.host,
+	    .ca_file = c->opts.ca_file,
 	};
 	if (mh_sock_start_tls(c->sock, &o, op_deadline(c), err) != 0) {
 		event(c, "TLS handshake failed: %s", err->msg);
 		return -1;
 	}
-	event(c, "TLS established: %s %s%s", mh_sock_tls_version(c->sock), mh_sock_tls_cipher(c->sock),
+	event(c, "TLS established: %s %s%s", mh_sock_tls_version(c->sock),
+	      mh_sock_tls_cipher(c->sock),
 	      o.verify ? " (certificate verified)" : " (certificate not verified)");
 	return 0;
 }
 
 struct mh_conn *mh_conn_open(const struct mh_target *t, const struct mh_conn_opts *o, int id,
-			     struct mh_error *err)
+                             struct mh_error *err)
 {
 	struct mh_conn *c = mh_calloc(1, sizeof(*c));
 	c->id = id;
@@ -129,7 +130,7 @@ int mh_conn_send(struct mh_conn *c, const void *data, size_t n, struct mh_error 
 }
 
 int mh_conn_send_split(struct mh_conn *c, const void *data, size_t n, const size_t *pieces,
-		       size_t npieces, int pause_ms, struct mh_error *err)
+                       size_t npieces, int pause_ms, struct mh_error *err)
 {
 	const unsigned char *p = data;
 	size_t off = 0;
@@ -213,7 +214,7 @@ static int bye_before_close(struct mh_conn *c, struct mh_reply *r, bool judge)
 }
 
 static int read_reply(struct mh_conn *c, const struct mh_expect *e, struct mh_reply *r, bool judge,
-		      struct mh_error *err)
+                      struct mh_error *err)
 {
 	mh_reply_reset(r);
 	r->proto = c->target.proto;
@@ -225,7 +226,9 @@ static int read_reply(struct mh_conn *c, const struct mh_expect *e, struct mh_re
 	int64_t deadline = op_deadline(c);
 	for (;;) {
 		size_t used = 0;
-		int rc = c->in.len > 0 ? mh_parser_feed(&c->parser, c->in.data, c->in.len, r, &used, err) : 0;
+		int rc = c->in.len > 0
+		             ? mh_parser_feed(&c->parser, c->in.data, c->in.len, r, &used, err)
+		             : 0;
 		if (rc == 1) {
 			mh_buf_consume(&c->in, used);
 			if (judge && c->session != NULL) {
@@ -256,14 +259,17 @@ static int read_reply(struct mh_conn *c, const struct mh_expect *e, struct mh_re
 				mh_session_closed(c->session, true);
 			if (c->in.len == 0)
 				return 0;
-			mh_error_set(err, "the server closed the connection in the middle of a reply "
-					  "(%zu bytes unparsed)", c->in.len);
+			mh_error_set(err,
+			             "the server closed the connection in the middle of a reply "
+			             "(%zu bytes unparsed)",
+			             c->in.len);
 			return -1;
 		}
 		if (err->set && strstr(err->msg, "timeout") != NULL) {
 			err->set = false;
-			mh_error_set(err, "timeout: no complete reply within %lld ms (%zu bytes received)",
-				     (long long)c->opts.timeout_ms, c->in.len);
+			mh_error_set(
+			    err, "timeout: no complete reply within %lld ms (%zu bytes received)",
+			    (long long)c->opts.timeout_ms, c->in.len);
 		}
 		if (c->in.len > 0) {
 			/* half a reply: whatever comes next cannot be framed reliably */
@@ -296,7 +302,7 @@ int mh_conn_read_reply(struct mh_conn *c, struct mh_reply *r, struct mh_error *e
 }
 
 int mh_conn_read_reply_as(struct mh_conn *c, const struct mh_expect *e, struct mh_reply *r,
-			  struct mh_error *err)
+                          struct mh_error *err)
 {
 	/* single untagged responses (IDLE) are information, not replies to judge */
 	int rc = read_reply(c, e, r, false, err);
@@ -370,13 +376,16 @@ int mh_conn_start_tls(struct mh_conn *c, struct mh_error *err)
 		return -1;
 	}
 	if (c->in.len > 0) {
-		/* bytes after the go-ahead were sent in plaintext: never let them count as TLS data */
-		event(c, "discarding %zu plaintext bytes the server sent after the TLS go-ahead", c->in.len);
+		/* bytes after the go-ahead were sent in plaintext: never let them count as TLS data
+		 */
+		event(c, "discarding %zu plaintext bytes the server sent after the TLS go-ahead",
+		      c->in.len);
 		mh_buf_reset(&c->in);
 	}
 	if (tls_handshake(c, err) != 0) {
-		/* the connection is unusable; what the server does with it now is not judged (RFC 9051
-		   6.2.1 lets it treat injected plaintext as a broken handshake and just close) */
+		/* the connection is unusable; what the server does with it now is not judged (RFC
+		   9051 6.2.1 lets it treat injected plaintext as a broken handshake and just close)
+		 */
 		mh_sock_free(&c->sock);
 		c->closed = true;
 		if (c->session != NULL)

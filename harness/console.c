@@ -415,10 +415,11 @@ void mh_console_summary(struct mh_console *con, const struct mh_run *run)
 			              core->exercised, core->total, core->allowed_exercised,
 			              core->allowed_total);
 			if (ext->total > 0)
-				mh_buf_printf(&b, ", extensions %.1f%% (%zu/%zu; allowed %zu/%zu)",
-				              mh_report_coverage_percent(ext->exercised, ext->total),
-				              ext->exercised, ext->total, ext->allowed_exercised,
-				              ext->allowed_total);
+				mh_buf_printf(
+				    &b, ", extensions %.1f%% (%zu/%zu; allowed %zu/%zu)",
+				    mh_report_coverage_percent(ext->exercised, ext->total),
+				    ext->exercised, ext->total, ext->allowed_exercised,
+				    ext->allowed_total);
 			mh_buf_append_str(&b, "\n");
 		} else
 			mh_buf_append_str(&b, " n/a (no spec loaded)\n");

@@ -15,7 +15,8 @@
    "send" carries one client message byte-exactly (escapes \r \n \t \0 \\ \xNN; everything else
    printable ASCII as is, including spaces); "reply [STATUS]" says one whole reply is due here
    (STATUS, if present, is what the recording saw: informational); "tls" starts TLS (after the
-   STARTTLS / STLS go-ahead was read). The greeting is implicit: it is read before the first record. */
+   STARTTLS / STLS go-ahead was read). The greeting is implicit: it is read before the first record.
+ */
 #ifndef MH_DIALOGUE_H
 #define MH_DIALOGUE_H
 
@@ -28,10 +29,10 @@ struct mh_dlg_msg {
 	enum mh_dlg_op op;
 	unsigned char *data; /* SEND: the bytes (owned); NULL otherwise */
 	size_t len;
-	char status[12];     /* REPLY: status seen when recorded ("250", "OK", "+OK"), or "" */
+	char status[12]; /* REPLY: status seen when recorded ("250", "OK", "+OK"), or "" */
 };
 
-#define MH_DLG_MAX_MSGS 4096        /* records per dialogue */
+#define MH_DLG_MAX_MSGS  4096       /* records per dialogue */
 #define MH_DLG_MAX_BYTES (8u << 20) /* total SEND bytes per dialogue */
 
 struct mh_dialogue {
@@ -50,10 +51,10 @@ void mh_dialogue_clear(struct mh_dialogue *d);
 void mh_dialogue_copy(struct mh_dialogue *dst, const struct mh_dialogue *src);
 /* Appends a record (data copied). Returns 0, or -1 when the caps above would be exceeded. */
 int mh_dialogue_add(struct mh_dialogue *d, enum mh_dlg_op op, const void *data, size_t len,
-		    const char *status);
+                    const char *status);
 /* Inserts at index i (0..n) / removes record i. 0 / -1. */
 int mh_dialogue_insert(struct mh_dialogue *d, size_t i, enum mh_dlg_op op, const void *data,
-		       size_t len, const char *status);
+                       size_t len, const char *status);
 void mh_dialogue_remove(struct mh_dialogue *d, size_t i);
 /* Total SEND bytes. */
 size_t mh_dialogue_bytes(const struct mh_dialogue *d);
@@ -84,11 +85,11 @@ bool mh_dialogue_equal(const struct mh_dialogue *a, const struct mh_dialogue *b)
    (an escaped IMAP quoted string, base64 of something else that contains it): the caller must
    then not store out. user (may be NULL) is only used to recognise the SASL PLAIN form. */
 int mh_dialogue_scrub(const unsigned char *data, size_t n, const char *user, const char *password,
-		      struct mh_buf *out);
+                      struct mh_buf *out);
 /* Appends data with the placeholders replaced by user / password. A placeholder whose value is
    NULL stays as written. Returns the number of placeholders left unexpanded. */
 size_t mh_dialogue_expand(const unsigned char *data, size_t n, const char *user,
-			  const char *password, struct mh_buf *out);
+                          const char *password, struct mh_buf *out);
 /* Whether any SEND of d holds a placeholder that needs the user name / the password. */
 void mh_dialogue_needs(const struct mh_dialogue *d, bool *user_r, bool *password_r);
 

@@ -9,12 +9,12 @@
 #include "url.h"
 
 enum mh_dlg_outcome {
-	MH_DLG_OK,          /* every due reply came */
-	MH_DLG_REFUSED,     /* could not connect at all (server down?) */
-	MH_DLG_HANG,        /* a due reply did not come within the budget, connection still open */
-	MH_DLG_DISCONNECT,  /* the server closed (or reset) before a due reply */
-	MH_DLG_BAD_REPLY,   /* a reply could not be framed within the caps (ERROR-class trouble) */
-	MH_DLG_TLS_FAILED,  /* the handshake at a "tls" record failed */
+	MH_DLG_OK,         /* every due reply came */
+	MH_DLG_REFUSED,    /* could not connect at all (server down?) */
+	MH_DLG_HANG,       /* a due reply did not come within the budget, connection still open */
+	MH_DLG_DISCONNECT, /* the server closed (or reset) before a due reply */
+	MH_DLG_BAD_REPLY,  /* a reply could not be framed within the caps (ERROR-class trouble) */
+	MH_DLG_TLS_FAILED, /* the handshake at a "tls" record failed */
 	MH_DLG_OUTCOME_COUNT
 };
 const char *mh_dlg_outcome_name(enum mh_dlg_outcome o); /* "ok", "refused", "hang", ... */
@@ -27,31 +27,32 @@ struct mh_dlg_exec_opts {
 	struct mh_limits limits;
 	const char *user;     /* values for the placeholders ${USER}, ${SASL_PLAIN} (may be NULL) */
 	const char *password; /* ${PASSWORD}, ${PASSWORD_B64}, ${SASL_PLAIN}; also redacted from
-				 the transcript (may be NULL: placeholders go out as written) */
+	                         the transcript (may be NULL: placeholders go out as written) */
 };
 
 /* What one execution produced. */
 struct mh_dlg_result {
 	enum mh_dlg_outcome outcome;
-	size_t failed_at;        /* index of the record where a HANG/DISCONNECT/BAD_REPLY happened;
-				    MH_DLG_AT_GREETING when the greeting did not come */
-	char detail[256];        /* human-readable reason */
+	size_t failed_at; /* index of the record where a HANG/DISCONNECT/BAD_REPLY happened;
+	                     MH_DLG_AT_GREETING when the greeting did not come */
+	char detail[256]; /* human-readable reason */
 	/* spec violations: failed checks of kind spec or syntax (the first few, described) */
 	size_t nviolations;
-	char violation[4][256];  /* "RCPT in state ready: reply 250 is not one the RFC permits (RFC 5321 3.3 MUST)" */
+	char violation[4][256]; /* "RCPT in state ready: reply 250 is not one the RFC permits (RFC
+	                           5321 3.3 MUST)" */
 	/* black-box feedback: the (state, reply status) pairs seen, as small hashes
 	   (mh_dlg_pair_hash(state after the reply, status); deduplicated, at most
 	   MH_DLG_MAX_PAIRS; an outcome other than ok adds (state, outcome name)) */
 	uint32_t *pairs;
 	size_t npairs, pairs_cap;
-	size_t replies;          /* replies read */
+	size_t replies; /* replies read */
 	int64_t elapsed_ms;
 	struct mh_case_result checks; /* every check and the transcript of the run (for saving a
-					 finding with its evidence); owned, freed by deinit */
+	                                 finding with its evidence); owned, freed by deinit */
 };
 
 #define MH_DLG_AT_GREETING ((size_t)-1)
-#define MH_DLG_MAX_PAIRS 1024
+#define MH_DLG_MAX_PAIRS   1024
 
 void mh_dlg_result_init(struct mh_dlg_result *r);
 void mh_dlg_result_deinit(struct mh_dlg_result *r);
@@ -62,7 +63,7 @@ void mh_dlg_result_deinit(struct mh_dlg_result *r);
    transcript), so a server that rightly waits for more input is no hang. A "tls" record starts
    TLS; a ?starttls target is connected in plain text (the dialogue carries its STARTTLS). */
 void mh_dlg_exec(const struct mh_dialogue *d, const struct mh_target *t,
-		 const struct mh_dlg_exec_opts *o, struct mh_dlg_result *res);
+                 const struct mh_dlg_exec_opts *o, struct mh_dlg_result *res);
 
 /* FNV-1a of state, a NUL and status: the feedback pair hash. */
 uint32_t mh_dlg_pair_hash(const char *state, const char *status);
@@ -70,6 +71,6 @@ uint32_t mh_dlg_pair_hash(const char *state, const char *status);
    o->connect_timeout_ms (the liveness probe behind the "crash" oracle without a supervisor).
    On false, why (may be NULL) says what failed. */
 bool mh_dlg_alive(const struct mh_target *t, const struct mh_dlg_exec_opts *o, char *why,
-		  size_t whylen);
+                  size_t whylen);
 
 #endif

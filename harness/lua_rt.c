@@ -191,8 +191,7 @@ static int l_dofile_text(lua_State *L)
 }
 
 static const char *const known_fields[] = {
-    "id", "title", "rfc", "level", "run", "requires", "proto", "destructive", "profile",
-    "profiles",
+    "id", "title", "rfc", "level", "run", "requires", "proto", "destructive", "profile", "profiles",
 };
 
 /* Field name of case table idx as an optional string; raises a "case #N" error on a wrong type. */
@@ -264,16 +263,17 @@ static int l_case(lua_State *L)
 			return luaL_error(L, "%s: give 'profile' or 'profiles', not both", where);
 		lua_Integer np = pt == LUA_TTABLE ? luaL_len(L, pidx) : 0;
 		if (np < 1 || np > 8)
-			return luaL_error(L, "%s: field 'profiles' must be a list of 1 to 8 profile names",
-			                  where);
+			return luaL_error(
+			    L, "%s: field 'profiles' must be a list of 1 to 8 profile names",
+			    where);
 		size_t used = 0;
 		for (lua_Integer i = 1; i <= np; i++) {
 			size_t l = 0;
-			const char *nm = lua_geti(L, pidx, i) == LUA_TSTRING ? lua_tolstring(L, -1, &l)
-			                                                       : NULL;
+			const char *nm =
+			    lua_geti(L, pidx, i) == LUA_TSTRING ? lua_tolstring(L, -1, &l) : NULL;
 			if (nm == NULL || l == 0 || l > 63 || strchr(nm, ',') != NULL)
-				return luaL_error(L, "%s: profiles[%d] is not a profile name", where,
-				                  (int)i);
+				return luaL_error(L, "%s: profiles[%d] is not a profile name",
+				                  where, (int)i);
 			used += (size_t)snprintf(plist + used, sizeof(plist) - used, "%s%s",
 			                         i > 1 ? "," : "", nm);
 			lua_pop(L, 1);

@@ -229,8 +229,9 @@ static int l_test_expect(lua_State *L)
 	} else {
 		if (mh_now_ms() >= lc->deadline_ms)
 			return mh_lua_case_time_error(L, lc);
-		/* a clean close instead of a reply is the server's doing (a FAIL); a timeout, a cap, a
-		   reset or a TLS failure is not something the RFC judges: the case ends in ERROR */
+		/* a clean close instead of a reply is the server's doing (a FAIL); a timeout, a
+		   cap, a reset or a TLS failure is not something the RFC judges: the case ends in
+		   ERROR */
 		if (lc->last_error[0] != '\0' && strcmp(lc->last_error, "closed") != 0)
 			return luaL_error(L, "no reply: %s", lc->last_error);
 		if (o.received == NULL) {

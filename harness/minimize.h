@@ -10,7 +10,7 @@
 typedef bool (*mh_still_fails_fn)(void *ud, const struct mh_dialogue *candidate);
 
 struct mh_minimize_stats {
-	size_t tries;            /* oracle calls */
+	size_t tries; /* oracle calls */
 	size_t msgs_before, msgs_after;
 	size_t bytes_before, bytes_after;
 };
@@ -18,6 +18,6 @@ struct mh_minimize_stats {
 /* Minimizes d in place with at most max_tries oracle calls (0 = 1000). The result always still
    fails (d is only replaced by candidates the oracle confirmed). */
 void mh_minimize(struct mh_dialogue *d, mh_still_fails_fn still_fails, void *ud, size_t max_tries,
-		 struct mh_minimize_stats *st);
+                 struct mh_minimize_stats *st);
 
 #endif

@@ -23,7 +23,7 @@ struct mh_mutator;
    and reply patterns; dict_path (may be NULL) is an AFL-style dictionary (name="value" lines)
    whose tokens are used as arguments. NULL + err on a bad dictionary. */
 struct mh_mutator *mh_mutator_new(enum mh_proto_id proto, const struct mh_spec *spec,
-				  const char *dict_path, struct mh_error *err);
+                                  const char *dict_path, struct mh_error *err);
 void mh_mutator_free(struct mh_mutator **m);
 
 /* Writes a mutation of in into out (out is cleared first). splice (may be NULL) is a second
@@ -32,7 +32,7 @@ void mh_mutator_free(struct mh_mutator **m);
    e.g. SMTP DATA body lines get none, IMAP synchronizing literals wait for "+", a "tls" record
    only after a STARTTLS/STLS command. Returns the number of operators applied. */
 int mh_mutate(struct mh_mutator *m, const struct mh_dialogue *in, const struct mh_dialogue *splice,
-	      struct mh_dialogue *out, struct mh_rng *rng, size_t max_bytes);
+              struct mh_dialogue *out, struct mh_rng *rng, size_t max_bytes);
 /* Names of the operators the last mh_mutate applied ("dlg-insert-cmd,tok-bdat-lie,byte-split"). */
 const char *mh_mutate_describe(const struct mh_mutator *m);
 
@@ -40,7 +40,7 @@ const char *mh_mutate_describe(const struct mh_mutator *m);
    messages at line ends (and literal / BDAT payloads), with a reply due after each command.
    0 / -1 (input too large). */
 int mh_dialogue_from_stream(const unsigned char *buf, size_t len, enum mh_proto_id proto,
-			    struct mh_dialogue *d);
+                            struct mh_dialogue *d);
 /* Concatenates the SEND records into out (REPLY and TLS records dropped). */
 void mh_dialogue_to_stream(const struct mh_dialogue *d, struct mh_buf *out);
 
@@ -60,15 +60,15 @@ bool mh_mutate_first_ambiguous(const struct mh_dialogue *d, size_t *rec_r);
    mutator's fast path): in (and splice, may be NULL) are raw client bytes; out is reset and gets
    the mutated bytes, at most max_bytes (0 = MH_DLG_MAX_BYTES). Returns the operators applied. */
 int mh_mutate_stream(struct mh_mutator *m, const unsigned char *in, size_t inlen,
-		     const unsigned char *splice, size_t splicelen, struct mh_buf *out,
-		     struct mh_rng *rng, size_t max_bytes);
+                     const unsigned char *splice, size_t splicelen, struct mh_buf *out,
+                     struct mh_rng *rng, size_t max_bytes);
 
 /* ---- tuning and introspection ---- */
 
 /* Adds the tokens of AFL dictionary text (name="value" lines, "value" alone, # comments,
    \\ \" and \xNN escapes) to m's dictionary. 0 / -1 with err "NAME:LINE: reason". */
 int mh_mutator_add_dict(struct mh_mutator *m, const char *text, size_t len, const char *name,
-			struct mh_error *err);
+                        struct mh_error *err);
 /* Relative weights of the three levels (default dialogue 3, token 5, byte 2); 0 disables one. */
 void mh_mutator_set_weights(struct mh_mutator *m, const unsigned weights[MH_MUT_LEVEL_COUNT]);
 /* The most operators one mh_mutate stacks (1..16, default 8; the count is skewed small). */

@@ -7,18 +7,18 @@
 #include <string.h>
 
 static const struct mh_proto_dialogue dialogues[] = {
-	[MH_PROTO_SMTP] = {"EHLO mailharness.invalid", "STARTTLS", "STARTTLS", "QUIT", false},
-	[MH_PROTO_IMAP] = {"CAPABILITY", "STARTTLS", "STARTTLS", "LOGOUT", true},
-	[MH_PROTO_POP3] = {"CAPA", "STLS", "STLS", "QUIT", false},
+    [MH_PROTO_SMTP] = {"EHLO mailharness.invalid", "STARTTLS", "STARTTLS", "QUIT", false},
+    [MH_PROTO_IMAP] = {"CAPABILITY", "STARTTLS", "STARTTLS", "LOGOUT", true},
+    [MH_PROTO_POP3] = {"CAPA", "STLS", "STLS", "QUIT", false},
 };
 
 /* How the probe logs in to learn the capabilities announced after authentication. SMTP servers
    rarely change their EHLO keywords after AUTH, so SMTP is not logged in. */
 enum login_style { LOGIN_NONE, LOGIN_IMAP, LOGIN_POP3_USER };
 static const enum login_style login_styles[] = {
-	[MH_PROTO_SMTP] = LOGIN_NONE,
-	[MH_PROTO_IMAP] = LOGIN_IMAP,
-	[MH_PROTO_POP3] = LOGIN_POP3_USER,
+    [MH_PROTO_SMTP] = LOGIN_NONE,
+    [MH_PROTO_IMAP] = LOGIN_IMAP,
+    [MH_PROTO_POP3] = LOGIN_POP3_USER,
 };
 _Static_assert(MH_ARRAY_SIZE(login_styles) == MH_PROTO_COUNT, "login_styles out of sync");
 _Static_assert(MH_ARRAY_SIZE(dialogues) == MH_PROTO_COUNT, "dialogues out of sync");
@@ -34,7 +34,8 @@ int mh_probe_command(struct mh_conn *c, const char *line, struct mh_reply *r, st
 	struct mh_buf b;
 	mh_buf_init(&b);
 	if (dialogues[c->target.proto].tagged)
-		mh_buf_printf(&b, "P%04lu ", __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED) % 10000);
+		mh_buf_printf(&b, "P%04lu ",
+		              __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED) % 10000);
 	mh_buf_printf(&b, "%s\r\n", line);
 	int rc = mh_conn_send(c, b.data, b.len, err);
 	mh_buf_deinit(&b);
@@ -67,7 +68,8 @@ int mh_probe_starttls(struct mh_conn *c, struct mh_reply *r, struct mh_error *er
 	int rc = mh_probe_command(c, d->starttls_cmd, r, err);
 	if (rc != 1) {
 		if (rc == 0)
-			mh_error_set(err, "the server closed the connection after %s", d->starttls_cmd);
+			mh_error_set(err, "the server closed the connection after %s",
+			             d->starttls_cmd);
 		return -1;
 	}
 	if (r->cls != MH_RC_OK) {
@@ -134,7 +136,7 @@ static void merge_caps(struct mh_caps *dst, const struct mh_caps *src)
 /* Logs in and adds the capabilities announced afterwards to caps_r. Failures are not errors:
    the cases that need credentials find out themselves. */
 static void probe_login(struct mh_conn *c, const char *user, const char *password,
-			struct mh_reply *r, struct mh_caps *caps_r)
+                        struct mh_reply *r, struct mh_caps *caps_r)
 {
 	enum login_style st = login_styles[c->target.proto];
 	if (st == LOGIN_NONE || user == NULL || password == NULL || mh_conn_is_closed(c))
@@ -161,7 +163,8 @@ static void probe_login(struct mh_conn *c, const char *user, const char *passwor
 		ok = mh_probe_command(c, mh_buf_cstr(&line), r, &e) == 1 && r->cls == MH_RC_OK;
 		mh_buf_reset(&line);
 		mh_buf_printf(&line, "PASS %s", password);
-		ok = ok && mh_probe_command(c, mh_buf_cstr(&line), r, &e) == 1 && r->cls == MH_RC_OK;
+		ok =
+		    ok && mh_probe_command(c, mh_buf_cstr(&line), r, &e) == 1 && r->cls == MH_RC_OK;
 	}
 	mh_buf_deinit(&line);
 	if (ok && mh_probe_caps(c, r, &e) == 0)
@@ -179,8 +182,8 @@ static void copy_caps(struct mh_caps *dst, const struct mh_caps *src)
 }
 
 int mh_probe_target(const struct mh_target *t, const struct mh_conn_opts *o, const char *user,
-		    const char *password, struct mh_target_info *info, struct mh_caps *caps_r,
-		    struct mh_error *err)
+                    const char *password, struct mh_target_info *info, struct mh_caps *caps_r,
+                    struct mh_error *err)
 {
 	info->url = mh_strdup(t->url);
 	info->proto = mh_strdup(mh_proto_name(t->proto));
@@ -220,16 +223,19 @@ int mh_probe_target(const struct mh_target *t, const struct mh_conn_opts *o, con
 			if (mh_probe_starttls(c, &r, err) == 0) {
 				mh_error_init(&cerr);
 				if (mh_probe_caps(c, &r, &cerr) == 0) {
-					caps_to_strv(&c->caps, &info->caps_after, &info->ncaps_after);
+					caps_to_strv(&c->caps, &info->caps_after,
+					             &info->ncaps_after);
 					copy_caps(caps_r, &c->caps);
 				} else if (mh_conn_is_closed(c)) {
-					mh_error_set(err, "capability query after STARTTLS: %s", cerr.msg);
+					mh_error_set(err, "capability query after STARTTLS: %s",
+					             cerr.msg);
 				}
 			}
 		}
 	} else if (t->tls == MH_TLS_STARTTLS) {
-		mh_error_set(err, "the greeting refuses service, so the STARTTLS upgrade the URL asks "
-				  "for cannot be done");
+		mh_error_set(err,
+		             "the greeting refuses service, so the STARTTLS upgrade the URL asks "
+		             "for cannot be done");
 	}
 	if (!err->set)
 		probe_login(c, user, password, &r, caps_r);

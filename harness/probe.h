@@ -10,8 +10,9 @@
 struct mh_proto_dialogue {
 	const char *caps_cmd;     /* "EHLO mailharness.invalid", "CAPABILITY", "CAPA" */
 	const char *starttls_cmd; /* "STARTTLS", "STARTTLS", "STLS" */
-	const char *starttls_cap; /* capability that advertises it: "STARTTLS", "STARTTLS", "STLS" */
-	const char *quit_cmd;     /* "QUIT", "LOGOUT", "QUIT" */
+	const char
+	    *starttls_cap;    /* capability that advertises it: "STARTTLS", "STARTTLS", "STLS" */
+	const char *quit_cmd; /* "QUIT", "LOGOUT", "QUIT" */
 	bool tagged;
 };
 const struct mh_proto_dialogue *mh_proto_dialogue(enum mh_proto_id p);
@@ -31,7 +32,7 @@ void mh_probe_quit(struct mh_conn *c);
    password (may be NULL) also those announced after logging in (IMAP and POP3 servers often add
    extensions then). 0 / -1 with err (and info->probe_error). */
 int mh_probe_target(const struct mh_target *t, const struct mh_conn_opts *o, const char *user,
-		    const char *password, struct mh_target_info *info, struct mh_caps *caps_r,
-		    struct mh_error *err);
+                    const char *password, struct mh_target_info *info, struct mh_caps *caps_r,
+                    struct mh_error *err);
 
 #endif

@@ -9,14 +9,16 @@
 struct mh_limits {
 	size_t max_line;  /* longest line, CRLF excluded (default 65536) */
 	size_t max_reply; /* whole reply including literals and bodies (default 16 MiB) */
-	size_t max_lines; /* lines (SMTP, POP3 body) or responses (IMAP) per reply (default 200000) */
+	size_t
+	    max_lines; /* lines (SMTP, POP3 body) or responses (IMAP) per reply (default 200000) */
 };
 void mh_limits_default(struct mh_limits *lim);
 
 enum mh_expect_kind {
 	MH_EXPECT_GREETING, /* the first reply of a connection */
 	MH_EXPECT_REPLY,    /* the reply to a command */
-	MH_EXPECT_ONE,      /* IMAP: exactly one response of any kind (untagged, tagged or "+"), e.g. IDLE */
+	MH_EXPECT_ONE, /* IMAP: exactly one response of any kind (untagged, tagged or "+"), e.g.
+	                  IDLE */
 };
 
 /* What the engine expects next; set before each reply. */
@@ -24,10 +26,11 @@ struct mh_expect {
 	enum mh_expect_kind kind;
 	char tag[64];   /* IMAP: the tag whose tagged response completes the reply; "" = any tag */
 	bool multiline; /* POP3: a +OK status line opens a dot-terminated multi-line body */
-	bool sasl;      /* POP3: a "+ ..." continuation (RFC 5034 SASL challenge) is a valid reply */
+	bool sasl; /* POP3: a "+ ..." continuation (RFC 5034 SASL challenge) is a valid reply */
 };
 
-/* Resumable parser state: feed it the growing buffer of unconsumed bytes; it scans only what is new. */
+/* Resumable parser state: feed it the growing buffer of unconsumed bytes; it scans only what is
+ * new. */
 struct mh_parser {
 	enum mh_proto_id proto;
 	struct mh_limits lim;
@@ -79,26 +82,26 @@ void mh_parser_expect(struct mh_parser *p, const struct mh_expect *e);
  * max_lines counts SMTP lines, IMAP responses and POP3 body lines (status line, "." excluded).
  */
 int mh_parser_feed(struct mh_parser *p, const unsigned char *buf, size_t len, struct mh_reply *r,
-		   size_t *consumed_r, struct mh_error *err);
+                   size_t *consumed_r, struct mh_error *err);
 
 /* Per-protocol implementations behind mh_parser_feed (proto_smtp.c, proto_imap.c, proto_pop3.c). */
-int mh_proto_smtp_feed(struct mh_parser *p, const unsigned char *buf, size_t len, struct mh_reply *r,
-		       size_t *consumed_r, struct mh_error *err);
-int mh_proto_imap_feed(struct mh_parser *p, const unsigned char *buf, size_t len, struct mh_reply *r,
-		       size_t *consumed_r, struct mh_error *err);
-int mh_proto_pop3_feed(struct mh_parser *p, const unsigned char *buf, size_t len, struct mh_reply *r,
-		       size_t *consumed_r, struct mh_error *err);
+int mh_proto_smtp_feed(struct mh_parser *p, const unsigned char *buf, size_t len,
+                       struct mh_reply *r, size_t *consumed_r, struct mh_error *err);
+int mh_proto_imap_feed(struct mh_parser *p, const unsigned char *buf, size_t len,
+                       struct mh_reply *r, size_t *consumed_r, struct mh_error *err);
+int mh_proto_pop3_feed(struct mh_parser *p, const unsigned char *buf, size_t len,
+                       struct mh_reply *r, size_t *consumed_r, struct mh_error *err);
 
 /* Shared by proto_*.c only. Finds the LF ending the line that starts at p->line_start, scanning
    from p->pos and enforcing lim.max_line / lim.max_reply. Returns 1 (*lf_r set; the caller moves
    p->pos), 0 (need more; p->pos advanced) or -1 (a cap was exceeded; err). */
 int mh_proto_next_line(struct mh_parser *p, const unsigned char *buf, size_t len, size_t *lf_r,
-		       struct mh_error *err);
+                       struct mh_error *err);
 /* Shared by proto_*.c only. Counts one completed line / response against lim.max_lines: 0 / -1. */
 int mh_proto_count_line(struct mh_parser *p, struct mh_error *err);
 /* Shared by proto_*.c only. Resets r for proto and copies the reply's n bytes into r->raw. */
 void mh_proto_reply_begin(struct mh_reply *r, enum mh_proto_id proto, const unsigned char *buf,
-			  size_t n);
+                          size_t n);
 
 /* True if enh is what RFC 2034 sec 4 requires on a reply with this code once ENHANCEDSTATUSCODES
    is advertised: a status-code (RFC 3463 sec 2: class 2/4/5, 1-3 digit subject and detail, no
@@ -107,12 +110,15 @@ void mh_proto_reply_begin(struct mh_reply *r, enum mh_proto_id proto, const unsi
    replies. */
 bool mh_smtp_enhanced_valid(const char *enh, int code);
 
-/* Capabilities parsed out of replies (EHLO lines, IMAP CAPABILITY / [CAPABILITY ...], POP3 CAPA). */
+/* Capabilities parsed out of replies (EHLO lines, IMAP CAPABILITY / [CAPABILITY ...], POP3 CAPA).
+ */
 #define MH_CAPS_MAX 128
 struct mh_caps {
 	size_t n;
-	char *name[MH_CAPS_MAX];  /* upper-cased keyword: "SIZE", "AUTH", "IMAP4REV1", "AUTH=PLAIN", "SASL" */
-	char *value[MH_CAPS_MAX]; /* the rest of the line after the keyword ("1048576", "PLAIN LOGIN"), or "" */
+	char *name[MH_CAPS_MAX];  /* upper-cased keyword: "SIZE", "AUTH", "IMAP4REV1", "AUTH=PLAIN",
+	                             "SASL" */
+	char *value[MH_CAPS_MAX]; /* the rest of the line after the keyword ("1048576", "PLAIN
+	                             LOGIN"), or "" */
 };
 void mh_caps_init(struct mh_caps *c);
 void mh_caps_deinit(struct mh_caps *c);

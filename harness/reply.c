@@ -6,17 +6,18 @@
 #include <string.h>
 
 static const char *const class_names[] = {
-	[MH_RC_NONE] = "none",         [MH_RC_OK] = "ok",       [MH_RC_CONTINUE] = "continue",
-	[MH_RC_TEMPFAIL] = "tempfail", [MH_RC_PERMFAIL] = "permfail", [MH_RC_NO] = "no",
-	[MH_RC_BAD] = "bad",           [MH_RC_BYE] = "bye",     [MH_RC_PREAUTH] = "preauth",
-	[MH_RC_UNTAGGED] = "untagged",
+    [MH_RC_NONE] = "none",         [MH_RC_OK] = "ok",
+    [MH_RC_CONTINUE] = "continue", [MH_RC_TEMPFAIL] = "tempfail",
+    [MH_RC_PERMFAIL] = "permfail", [MH_RC_NO] = "no",
+    [MH_RC_BAD] = "bad",           [MH_RC_BYE] = "bye",
+    [MH_RC_PREAUTH] = "preauth",   [MH_RC_UNTAGGED] = "untagged",
 };
 _Static_assert(MH_ARRAY_SIZE(class_names) == MH_RC_COUNT, "class_names out of sync");
 
 static const char *const proto_names[] = {
-	[MH_PROTO_SMTP] = "smtp",
-	[MH_PROTO_IMAP] = "imap",
-	[MH_PROTO_POP3] = "pop3",
+    [MH_PROTO_SMTP] = "smtp",
+    [MH_PROTO_IMAP] = "imap",
+    [MH_PROTO_POP3] = "pop3",
 };
 _Static_assert(MH_ARRAY_SIZE(proto_names) == MH_PROTO_COUNT, "proto_names out of sync");
 

@@ -42,19 +42,20 @@ struct mh_reply {
 	/* The token the spec tables match against: "250", "OK", "NO", "BAD", "BYE", "PREAUTH", "+",
 	   "+OK", "-ERR", "*" (a lone untagged response). */
 	char status[12];
-	int code;          /* SMTP reply code, else 0 */
-	char enhanced[16]; /* SMTP enhanced status "X.Y.Z" of the last line, if present */
-	char tag[64];      /* IMAP tag of the tagged completion ("" otherwise) */
+	int code;            /* SMTP reply code, else 0 */
+	char enhanced[16];   /* SMTP enhanced status "X.Y.Z" of the last line, if present */
+	char tag[64];        /* IMAP tag of the tagged completion ("" otherwise) */
 	char resp_code[256]; /* IMAP response code inside [...] of the final line, without brackets;
-				POP3 extended response code (RFC 2449) likewise */
+	                        POP3 extended response code (RFC 2449) likewise */
 	struct mh_buf raw;   /* the reply's bytes exactly as received */
 	struct mh_reply_line *lines; /* SMTP: each line; IMAP: each response (untagged ones first,
-					then the tagged/continuation one); POP3: the status line */
+	                                then the tagged/continuation one); POP3: the status line */
 	size_t nlines;
 	size_t lines_cap;
-	struct mh_buf text; /* human text of the final line (after code / tag / status / resp code) */
+	struct mh_buf
+	    text; /* human text of the final line (after code / tag / status / resp code) */
 	struct mh_buf body; /* POP3 multi-line: the un-byte-stuffed body without the final ".";
-			       IMAP: unused */
+	                       IMAP: unused */
 	bool multiline;     /* POP3: the reply was read as a multi-line reply */
 	struct mh_syntax_error syntax[MH_REPLY_MAX_SYNTAX];
 	size_t nsyntax;
@@ -67,7 +68,7 @@ void mh_reply_reset(struct mh_reply *r);
 void mh_reply_add_line(struct mh_reply *r, size_t off, size_t len);
 /* Records a grammar violation (first MH_REPLY_MAX_SYNTAX kept). */
 void mh_reply_syntax(struct mh_reply *r, const char *rfc, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* Line i's bytes and length (text without CRLF). */
 const unsigned char *mh_reply_line_data(const struct mh_reply *r, size_t i, size_t *len_r);
 const char *mh_reply_class_name(enum mh_reply_class c);

@@ -17,12 +17,13 @@
 
 /* One exercised (state, command) cell of a protocol's spec. */
 struct mh_report_cell {
-	int state;      /* index into spec->states */
-	int cmd;        /* index into spec->commands */
-	bool in_matrix; /* a cell of the coverage matrix (harness/matrix.h): part != MH_MATRIX_OUT */
+	int state; /* index into spec->states */
+	int cmd;   /* index into spec->commands */
+	bool
+	    in_matrix; /* a cell of the coverage matrix (harness/matrix.h): part != MH_MATRIX_OUT */
 	enum mh_matrix_part part; /* core (no capability gate), extension, or out of the matrix */
-	bool allowed;   /* the spec has a rule for cmd in state (mh_spec_rule_for) */
-	size_t *cases;  /* indexes into run->cases, ascending, one per distinct case id */
+	bool allowed;             /* the spec has a rule for cmd in state (mh_spec_rule_for) */
+	size_t *cases;            /* indexes into run->cases, ascending, one per distinct case id */
 	size_t ncases;
 };
 
@@ -34,7 +35,7 @@ struct mh_report_coverage {
 	const struct mh_spec *spec; /* the spec of the first target of the protocol that has one */
 	struct mh_report_cell *cells; /* sorted by state, then command */
 	size_t ncells;
-	size_t exercised, total;                 /* matrix cells hit / matrix size (core + extension) */
+	size_t exercised, total; /* matrix cells hit / matrix size (core + extension) */
 	size_t allowed_exercised, allowed_total; /* the same, restricted to allowed cells */
 	struct mh_matrix_totals matrix;          /* the same per part: core, extension */
 };

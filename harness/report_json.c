@@ -158,7 +158,8 @@ int mh_report_coverage(const struct mh_run *run, const char *proto,
 
 	mh_matrix_totals(spec, &cov_r->matrix);
 	cov_r->total = cov_r->matrix.core.total + cov_r->matrix.extension.total;
-	cov_r->allowed_total = cov_r->matrix.core.allowed_total + cov_r->matrix.extension.allowed_total;
+	cov_r->allowed_total =
+	    cov_r->matrix.core.allowed_total + cov_r->matrix.extension.allowed_total;
 
 	struct triple *t = NULL;
 	size_t nt = 0, tcap = 0;
@@ -475,10 +476,11 @@ static json_t *coverage_json(const struct mh_run *run, const char *const *protos
 		    o, "percent", json_real(mh_report_coverage_percent(cov.exercised, cov.total)));
 		json_object_set_new(o, "allowed_exercised", jint((long long)cov.allowed_exercised));
 		json_object_set_new(o, "allowed_total", jint((long long)cov.allowed_total));
-		json_object_set_new(o, "core", matrix_part_json(spec, MH_MATRIX_CORE,
-		                                                &cov.matrix.core));
-		json_object_set_new(o, "extensions", matrix_part_json(spec, MH_MATRIX_EXTENSION,
-		                                                      &cov.matrix.extension));
+		json_object_set_new(o, "core",
+		                    matrix_part_json(spec, MH_MATRIX_CORE, &cov.matrix.core));
+		json_object_set_new(
+		    o, "extensions",
+		    matrix_part_json(spec, MH_MATRIX_EXTENSION, &cov.matrix.extension));
 		json_object_set_new(all, protos[p], o);
 		mh_report_coverage_deinit(&cov);
 	}

@@ -153,7 +153,8 @@ int mh_report_read_buf(const char *json, size_t len, const char *name, struct mh
 	r_out->path = mh_strdup(name);
 	struct ctx c = {name, err};
 	json_error_t je;
-	/* transcripts hold \u0000 (a server's NUL bytes): allowed; the members read here are text */
+	/* transcripts hold \u0000 (a server's NUL bytes): allowed; the members read here are text
+	 */
 	json_t *doc = json_loadb(json, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
 	if (doc == NULL) {
 		mh_error_set(err, "%s:%d: %s", name, je.line, je.text);

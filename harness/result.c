@@ -4,16 +4,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TRANSCRIPT_CAP (4u * 1024 * 1024) /* bytes kept per case; the rest is counted as dropped */
+#define TRANSCRIPT_CAP (4u * 1024 * 1024) /* bytes kept per case; the rest is counted as dropped   \
+	                                   */
 
 static const char *const verdict_names[] = {
-	[MH_V_PASS] = "PASS", [MH_V_FAIL] = "FAIL", [MH_V_SKIP] = "SKIP",
-	[MH_V_XFAIL] = "XFAIL", [MH_V_ERROR] = "ERROR",
+    [MH_V_PASS] = "PASS",   [MH_V_FAIL] = "FAIL",   [MH_V_SKIP] = "SKIP",
+    [MH_V_XFAIL] = "XFAIL", [MH_V_ERROR] = "ERROR",
 };
 _Static_assert(MH_ARRAY_SIZE(verdict_names) == MH_V_COUNT, "verdict_names out of sync");
 
 static const char *const kind_names[] = {
-	[MH_CHECK_SPEC] = "spec", [MH_CHECK_SYNTAX] = "syntax", [MH_CHECK_ASSERT] = "assert",
+    [MH_CHECK_SPEC] = "spec",
+    [MH_CHECK_SYNTAX] = "syntax",
+    [MH_CHECK_ASSERT] = "assert",
 };
 _Static_assert(MH_ARRAY_SIZE(kind_names) == MH_CHECK_COUNT, "kind_names out of sync");
 
@@ -28,9 +31,9 @@ const char *mh_check_kind_name(enum mh_check_kind k)
 }
 
 struct mh_check *mh_case_add_check(struct mh_case_result *c, enum mh_check_kind kind,
-				   enum mh_verdict verdict, const char *message, const char *sent,
-				   const char *received, const char *expected, const char *rfc,
-				   enum mh_level level)
+                                   enum mh_verdict verdict, const char *message, const char *sent,
+                                   const char *received, const char *expected, const char *rfc,
+                                   enum mh_level level)
 {
 	if (c->nchecks == c->checks_cap) {
 		c->checks_cap = c->checks_cap ? c->checks_cap * 2 : 16;
@@ -49,8 +52,8 @@ struct mh_check *mh_case_add_check(struct mh_case_result *c, enum mh_check_kind 
 	return k;
 }
 
-void mh_case_add_transcript(struct mh_case_result *c, int conn, char dir, const void *data, size_t n,
-			    int64_t t_ms)
+void mh_case_add_transcript(struct mh_case_result *c, int conn, char dir, const void *data,
+                            size_t n, int64_t t_ms)
 {
 	if (c->transcript_bytes + n > TRANSCRIPT_CAP) {
 		c->transcript_dropped += n;
@@ -59,7 +62,8 @@ void mh_case_add_transcript(struct mh_case_result *c, int conn, char dir, const 
 	/* merge consecutive chunks of the same direction and connection: one entry per burst */
 	if (c->ntranscript > 0) {
 		struct mh_transcript_entry *last = &c->transcript[c->ntranscript - 1];
-		if (last->dir == dir && last->conn == conn && dir != '*' && t_ms - last->t_ms < 50) {
+		if (last->dir == dir && last->conn == conn && dir != '*' &&
+		    t_ms - last->t_ms < 50) {
 			mh_buf_append(&last->data, data, n);
 			c->transcript_bytes += n;
 			return;
@@ -67,7 +71,8 @@ void mh_case_add_transcript(struct mh_case_result *c, int conn, char dir, const 
 	}
 	if (c->ntranscript == c->transcript_cap) {
 		c->transcript_cap = c->transcript_cap ? c->transcript_cap * 2 : 32;
-		c->transcript = mh_realloc(c->transcript, c->transcript_cap * sizeof(*c->transcript));
+		c->transcript =
+		    mh_realloc(c->transcript, c->transcript_cap * sizeof(*c->transcript));
 	}
 	struct mh_transcript_entry *e = &c->transcript[c->ntranscript++];
 	e->t_ms = t_ms;

@@ -24,21 +24,21 @@ const char *mh_check_kind_name(enum mh_check_kind k); /* "spec", "syntax", "asse
 struct mh_check {
 	enum mh_check_kind kind;
 	enum mh_verdict verdict; /* PASS or FAIL */
-	char *message;  /* what was checked / what went wrong */
-	char *sent;     /* the command as sent (escaped, redacted), or NULL */
-	char *received; /* the reply as received (escaped), or NULL */
-	char *expected; /* e.g. "503 | 5xx", or the script's expectation */
-	char *rfc;      /* "RFC 5321 4.3.2" */
+	char *message;           /* what was checked / what went wrong */
+	char *sent;              /* the command as sent (escaped, redacted), or NULL */
+	char *received;          /* the reply as received (escaped), or NULL */
+	char *expected;          /* e.g. "503 | 5xx", or the script's expectation */
+	char *rfc;               /* "RFC 5321 4.3.2" */
 	enum mh_level level;
-	char *state;    /* state before the exchange (spec checks) */
+	char *state; /* state before the exchange (spec checks) */
 	char *next_state;
-	int conn;       /* connection number within the case, from 1; 0 = none */
+	int conn; /* connection number within the case, from 1; 0 = none */
 };
 
 /* One connection's byte-exact record (redacted), for the report and the console in -v. */
 struct mh_transcript_entry {
-	int64_t t_ms;     /* ms since the case started */
-	char dir;         /* 'C' client->server, 'S' server->client, '*' event (connect, TLS, close) */
+	int64_t t_ms; /* ms since the case started */
+	char dir;     /* 'C' client->server, 'S' server->client, '*' event (connect, TLS, close) */
 	int conn;
 	struct mh_buf data; /* raw bytes; events hold text */
 };
@@ -55,7 +55,7 @@ struct mh_case_result {
 	int target;       /* index in run->targets */
 	/* outcome */
 	enum mh_verdict verdict;
-	char *reason;     /* for FAIL/SKIP/ERROR/XFAIL: one line; NULL for PASS */
+	char *reason;          /* for FAIL/SKIP/ERROR/XFAIL: one line; NULL for PASS */
 	char *baseline_reason; /* when XFAIL or fixed: the baseline entry's reason */
 	bool baseline_fixed;   /* listed in the baseline but passed now */
 	int64_t start_wall_ms;
@@ -66,7 +66,8 @@ struct mh_case_result {
 	size_t ntranscript, transcript_cap;
 	size_t transcript_bytes; /* capped; beyond the cap entries are dropped and counted */
 	size_t transcript_dropped;
-	/* state x command cells exercised: pairs (state index, command index) into the protocol's spec */
+	/* state x command cells exercised: pairs (state index, command index) into the protocol's
+	 * spec */
 	int *cells;
 	size_t ncells, cells_cap;
 };
@@ -76,15 +77,15 @@ struct mh_target_info {
 	char *proto;
 	char *host;
 	int port;
-	char *tls;        /* "none", "implicit", "starttls" */
-	char *greeting;   /* escaped text of the greeting reply, NULL if never connected */
+	char *tls;          /* "none", "implicit", "starttls" */
+	char *greeting;     /* escaped text of the greeting reply, NULL if never connected */
 	char **caps_before; /* capability lines before TLS upgrade */
 	size_t ncaps_before;
-	char **caps_after;  /* after STARTTLS, if it was done */
+	char **caps_after; /* after STARTTLS, if it was done */
 	size_t ncaps_after;
-	char *tls_version;  /* e.g. "TLSv1.3" when TLS was used */
+	char *tls_version; /* e.g. "TLSv1.3" when TLS was used */
 	char *tls_cipher;
-	char *probe_error;  /* why probing the target failed, or NULL */
+	char *probe_error;          /* why probing the target failed, or NULL */
 	const struct mh_spec *spec; /* the spec used (not owned) */
 };
 
@@ -107,12 +108,12 @@ struct mh_run {
 
 /* Appends a check to c (takes copies of the strings, NULL allowed). Returns the new check. */
 struct mh_check *mh_case_add_check(struct mh_case_result *c, enum mh_check_kind kind,
-				   enum mh_verdict verdict, const char *message, const char *sent,
-				   const char *received, const char *expected, const char *rfc,
-				   enum mh_level level);
+                                   enum mh_verdict verdict, const char *message, const char *sent,
+                                   const char *received, const char *expected, const char *rfc,
+                                   enum mh_level level);
 /* Appends a transcript entry (copies data), subject to the per-case byte cap. */
-void mh_case_add_transcript(struct mh_case_result *c, int conn, char dir, const void *data, size_t n,
-			    int64_t t_ms);
+void mh_case_add_transcript(struct mh_case_result *c, int conn, char dir, const void *data,
+                            size_t n, int64_t t_ms);
 /* Records a state x command cell (deduplicated). */
 void mh_case_add_cell(struct mh_case_result *c, int state, int cmd);
 /* Computes the case verdict from its checks when the script ended normally: FAIL if any check

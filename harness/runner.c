@@ -74,8 +74,8 @@ static void lua_env(const struct mh_run_opts *o, struct mh_lua_env *env, char *l
 }
 
 /* Suite files for the given protocols (or the explicit --suite list). */
-static int suite_files(const struct mh_run_opts *o, const bool protos[MH_PROTO_COUNT], char ***files,
-		       size_t *n, struct mh_error *err)
+static int suite_files(const struct mh_run_opts *o, const bool protos[MH_PROTO_COUNT],
+                       char ***files, size_t *n, struct mh_error *err)
 {
 	if (o->nsuites > 0) {
 		for (size_t i = 0; i < o->nsuites; i++)
@@ -99,15 +99,15 @@ static int check_duplicates(const struct mh_case_meta *m, size_t n, struct mh_er
 	for (size_t i = 0; i < n; i++)
 		for (size_t j = i + 1; j < n; j++)
 			if (strcmp(m[i].id, m[j].id) == 0) {
-				mh_error_set(err, "case id '%s' is declared twice: %s and %s", m[i].id,
-					     m[i].file, m[j].file);
+				mh_error_set(err, "case id '%s' is declared twice: %s and %s",
+				             m[i].id, m[i].file, m[j].file);
 				return -1;
 			}
 	return 0;
 }
 
 int mh_runner_list(const struct mh_run_opts *o, const char *proto, struct mh_case_meta **cases_r,
-		   size_t *n_r, struct mh_error *err)
+                   size_t *n_r, struct mh_error *err)
 {
 	bool protos[MH_PROTO_COUNT] = {false};
 	for (int p = 0; p < MH_PROTO_COUNT; p++)
@@ -141,7 +141,7 @@ struct shared {
 	size_t njobs;
 	size_t next, done;
 	size_t limit; /* workers take jobs below this index (the parallel phase stops before the
-			 destructive jobs, which run one at a time afterwards) */
+	                 destructive jobs, which run one at a time afterwards) */
 	struct mh_target *targets;
 	struct mh_caps *caps;
 	bool *probed_ok;
@@ -216,7 +216,8 @@ static void run_job(struct shared *sh, const struct job *j)
 	res->start_wall_ms = mh_wall_ms();
 	if (!sh->probed_ok[j->target]) {
 		res->verdict = MH_V_ERROR;
-		res->reason = mh_strdup(ctx.info->probe_error ? ctx.info->probe_error : "target unreachable");
+		res->reason =
+		    mh_strdup(ctx.info->probe_error ? ctx.info->probe_error : "target unreachable");
 	} else {
 		mh_lua_run_case(&sh->env, j->meta, &ctx);
 	}
@@ -225,7 +226,8 @@ static void run_job(struct shared *sh, const struct job *j)
 		struct mh_record_stats st = {0};
 		struct mh_error err;
 		mh_error_init(&err);
-		if (mh_dlg_recorder_save(rec, o->record_dir, res->id, &st.saved, &st.unsafe, &err) != 0)
+		if (mh_dlg_recorder_save(rec, o->record_dir, res->id, &st.saved, &st.unsafe,
+		                         &err) != 0)
 			st.failed = 1;
 		mh_dlg_recorder_deinit(rec);
 		free(rec);
@@ -235,7 +237,8 @@ static void run_job(struct shared *sh, const struct job *j)
 			o->record_stats->unsafe += st.unsafe;
 			o->record_stats->failed += st.failed;
 			if (st.failed && o->record_stats->error[0] == '\0')
-				snprintf(o->record_stats->error, sizeof(o->record_stats->error), "%s", err.msg);
+				snprintf(o->record_stats->error, sizeof(o->record_stats->error),
+				         "%s", err.msg);
 		}
 		pthread_mutex_unlock(&sh->run->lock);
 	}
@@ -263,7 +266,8 @@ static void *worker(void *arg)
 		if (o->baseline != NULL)
 			mh_baseline_apply_case(o->baseline, sh->run, &sh->run->cases[j->result]);
 		if (o->on_case_done != NULL)
-			o->on_case_done(o->ud, sh->run, &sh->run->cases[j->result], sh->done, sh->njobs);
+			o->on_case_done(o->ud, sh->run, &sh->run->cases[j->result], sh->done,
+			                sh->njobs);
 		pthread_mutex_unlock(&sh->run->lock);
 	}
 }
@@ -382,7 +386,7 @@ int mh_runner_run(const struct mh_run_opts *o, struct mh_run *run, struct mh_err
 		struct mh_error perr;
 		mh_error_init(&perr);
 		sh.probed_ok[t] = mh_probe_target(&sh.targets[t], &co, o->user, o->password,
-						 &run->targets[t], &sh.caps[t], &perr) == 0;
+		                                  &run->targets[t], &sh.caps[t], &perr) == 0;
 	}
 
 	/* Destructive cases change what other cases see (a DELE committed under a parallel case),

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_PENDING 4096    /* commands awaiting a reply; beyond this, tracking stops */
-#define MAX_LINE_KEEP 1024  /* bytes of a command line kept for verb parsing and reports */
-#define MAX_SECRETS 4
+#define MAX_PENDING   4096 /* commands awaiting a reply; beyond this, tracking stops */
+#define MAX_LINE_KEEP 1024 /* bytes of a command line kept for verb parsing and reports */
+#define MAX_SECRETS   4
 
 /* Per-protocol facts that are about framing and secrets, not about states (those are in specs). */
 struct redact_rule {
@@ -38,25 +38,43 @@ static const struct redact_rule imap_redact[] = {{"LOGIN", 2}, {"AUTHENTICATE", 
 static const struct redact_rule pop3_redact[] = {{"PASS", 1}, {"APOP", 2}, {"AUTH", 2}, {NULL, 0}};
 
 static const struct proto_hooks hooks[] = {
-	[MH_PROTO_SMTP] = {false, {"EHLO"}, false, "ENHANCEDSTATUSCODES", {"@greeting", "HELO", "EHLO"},
-			   smtp_redact, "RFC 5321 3.8",
-			   "the server closed the connection without replying (it may close only after "
-			   "221 to QUIT, after 421, or after a timeout)",
-			   true, false},
-	[MH_PROTO_IMAP] = {true, {"CAPABILITY"}, true, NULL, {NULL}, imap_redact, "RFC 3501 3.4",
-			   "the server closed the connection without an untagged BYE", false, true},
-	[MH_PROTO_POP3] = {false, {"CAPA"}, false, NULL, {NULL}, pop3_redact, NULL, NULL, false, false,
-			   "RESP-CODES"},
+    [MH_PROTO_SMTP] =
+        {
+            .caps_cmds = {"EHLO"},
+            .enhanced_cap = "ENHANCEDSTATUSCODES",
+            .enhanced_exempt = {"@greeting", "HELO", "EHLO"},
+            .redact = smtp_redact,
+            .close_rfc = "RFC 5321 3.8",
+            .close_rule = "the server closed the connection without replying (it may close "
+                          "only after 221 to QUIT, after 421, or after a timeout)",
+            .close_needs_pending = true,
+        },
+    [MH_PROTO_IMAP] =
+        {
+            .tagged = true,
+            .caps_cmds = {"CAPABILITY"},
+            .caps_any_reply = true,
+            .redact = imap_redact,
+            .close_rfc = "RFC 3501 3.4",
+            .close_rule = "the server closed the connection without an untagged BYE",
+            .close_needs_no_bye = true,
+        },
+    [MH_PROTO_POP3] =
+        {
+            .caps_cmds = {"CAPA"},
+            .redact = pop3_redact,
+            .resp_codes_cap = "RESP-CODES",
+        },
 };
 _Static_assert(MH_ARRAY_SIZE(hooks) == MH_PROTO_COUNT, "hooks out of sync");
 
 struct pending {
-	int cmd;             /* spec command index */
-	char tag[64];        /* IMAP tag, else "" */
-	bool has_args;       /* POP3 multi-line rule "no-args" */
-	int return_state;    /* the state the owning command was sent in */
-	bool awaiting_cont;  /* IMAP: a synchronizing literal waits for "+" */
-	char *sent;          /* escaped, redacted command text for checks */
+	int cmd;            /* spec command index */
+	char tag[64];       /* IMAP tag, else "" */
+	bool has_args;      /* POP3 multi-line rule "no-args" */
+	int return_state;   /* the state the owning command was sent in */
+	bool awaiting_cont; /* IMAP: a synchronizing literal waits for "+" */
+	char *sent;         /* escaped, redacted command text for checks */
 };
 
 struct mh_session {
@@ -72,17 +90,17 @@ struct mh_session {
 	struct mh_caps caps;
 	bool caps_known;
 	/* client-side input splitting */
-	struct mh_buf line;     /* the command line being assembled (first MAX_LINE_KEEP bytes) */
-	size_t line_len;        /* its true length */
-	int data_st;            /* MH_INPUT_DATA scanner: 0 mid-line, 1 CR, 2 line start, 3 ".", 4 ".CR" */
-	uint64_t literal_left;  /* IMAP literal or BDAT chunk bytes still to pass over */
-	bool in_literal_cmd;    /* IMAP: the current command was already queued (sync literal) */
-	char owner_tag[64];     /* tag and return state for "@continuation" lines */
+	struct mh_buf line; /* the command line being assembled (first MAX_LINE_KEEP bytes) */
+	size_t line_len;    /* its true length */
+	int data_st; /* MH_INPUT_DATA scanner: 0 mid-line, 1 CR, 2 line start, 3 ".", 4 ".CR" */
+	uint64_t literal_left; /* IMAP literal or BDAT chunk bytes still to pass over */
+	bool in_literal_cmd;   /* IMAP: the current command was already queued (sync literal) */
+	char owner_tag[64];    /* tag and return state for "@continuation" lines */
 	int owner_return;
-	bool owner_secret;      /* the lines answer a SASL exchange (AUTH), not e.g. IDLE's DONE */
+	bool owner_secret; /* the lines answer a SASL exchange (AUTH), not e.g. IDLE's DONE */
 	char *secrets[MAX_SECRETS];
 	size_t nsecrets;
-	int64_t t0; /* case start, for transcript event times */
+	int64_t t0;    /* case start, for transcript event times */
 	bool bye_seen; /* IMAP: an untagged BYE arrived */
 };
 
@@ -149,9 +167,10 @@ static void session_enter(struct mh_session *s, int next, int return_state, cons
 		return;
 	if (s->result != NULL) {
 		char ev[256];
-		snprintf(ev, sizeof(ev), "state %s -> %s (%s)", state_name(s, s->state), state_name(s, next),
-			 why);
-		mh_case_add_transcript(s->result, s->conn, '*', ev, strlen(ev), mh_now_ms() - s->t0);
+		snprintf(ev, sizeof(ev), "state %s -> %s (%s)", state_name(s, s->state),
+		         state_name(s, next), why);
+		mh_case_add_transcript(s->result, s->conn, '*', ev, strlen(ev),
+		                       mh_now_ms() - s->t0);
 	}
 	s->state = next;
 	s->data_st = 2;
@@ -180,7 +199,7 @@ static const char *word_at(const char *line, size_t len, int idx, size_t *len_r)
 
 /* Extracts the verb (SMTP "MAIL FROM:<x>" -> MAIL; IMAP after the tag) and the tag. */
 static void parse_verb(const struct mh_session *s, const char *line, size_t len, char *verb,
-		       size_t vlen, char *tag, size_t tlen, bool *has_args)
+                       size_t vlen, char *tag, size_t tlen, bool *has_args)
 {
 	int vi = s->hooks->tagged ? 1 : 0;
 	size_t wl = 0;
@@ -204,7 +223,7 @@ static void parse_verb(const struct mh_session *s, const char *line, size_t len,
 }
 
 static void push_pending(struct mh_session *s, int cmd, const char *tag, bool has_args,
-			 const char *sent, bool awaiting)
+                         const char *sent, bool awaiting)
 {
 	if (s->npending >= MAX_PENDING) {
 		s->overflow = true;
@@ -224,7 +243,8 @@ static void push_pending(struct mh_session *s, int cmd, const char *tag, bool ha
 	p->sent = mh_strdup(sent);
 }
 
-static void redact_line(const struct mh_session *s, const char *line, size_t len, struct mh_buf *out);
+static void redact_line(const struct mh_session *s, const char *line, size_t len,
+                        struct mh_buf *out);
 
 /* A complete command line (without its line end) in the current input mode. */
 static void line_done(struct mh_session *s, bool literal_pending)
@@ -243,8 +263,9 @@ static void line_done(struct mh_session *s, bool literal_pending)
 		int cmd = mh_spec_command_find(s->spec, "@continuation");
 		if (cmd >= 0) {
 			push_pending(s, cmd, s->owner_tag, false,
-				     s->owner_secret ? "[redacted continuation line]" : mh_buf_cstr(&shown),
-				     false);
+			             s->owner_secret ? "[redacted continuation line]"
+			                             : mh_buf_cstr(&shown),
+			             false);
 			s->pending[s->npending - 1].return_state = s->owner_return;
 		}
 	} else if (mode == MH_INPUT_COMMAND && !s->in_literal_cmd) {
@@ -339,7 +360,8 @@ void mh_session_sent(struct mh_session *s, const unsigned char *data, size_t n)
 			continue;
 		}
 		if (mode == MH_INPUT_DATA) {
-			/* message data ends at <CRLF>.<CRLF>; only CRLF counts as a line end (RFC 5321 4.1.1.4) */
+			/* message data ends at <CRLF>.<CRLF>; only CRLF counts as a line end (RFC
+			 * 5321 4.1.1.4) */
 			unsigned char ch = data[i++];
 			switch (s->data_st) {
 			case 0: s->data_st = ch == '\r' ? 1 : 0; break;
@@ -350,8 +372,10 @@ void mh_session_sent(struct mh_session *s, const unsigned char *data, size_t n)
 				if (ch == '\n') {
 					int cmd = mh_spec_command_find(s->spec, "@end-of-data");
 					if (cmd >= 0)
-						push_pending(s, cmd, "", false, "<CRLF>.<CRLF>", false);
-					s->data_st = 5; /* terminator seen: what follows is commands */
+						push_pending(s, cmd, "", false, "<CRLF>.<CRLF>",
+						             false);
+					s->data_st =
+					    5; /* terminator seen: what follows is commands */
 				} else {
 					s->data_st = ch == '\r' ? 1 : 0;
 				}
@@ -368,14 +392,15 @@ void mh_session_sent(struct mh_session *s, const unsigned char *data, size_t n)
 		uint64_t lit = 0;
 		bool sync = false;
 		bool has_lit = s->hooks->tagged && mode == MH_INPUT_COMMAND &&
-			       line_literal(mh_buf_cstr(&s->line), s->line.len, &lit, &sync);
+		               line_literal(mh_buf_cstr(&s->line), s->line.len, &lit, &sync);
 		if (has_lit) {
-			/* the command continues after the literal; a synchronizing one is queued now so
-			   the "+" pairs with it */
+			/* the command continues after the literal; a synchronizing one is queued
+			   now so the "+" pairs with it */
 			if (!s->in_literal_cmd)
 				line_done(s, sync);
 			else {
-				s->pending[s->npending > 0 ? s->npending - 1 : 0].awaiting_cont = sync;
+				s->pending[s->npending > 0 ? s->npending - 1 : 0].awaiting_cont =
+				    sync;
 				mh_buf_reset(&s->line);
 				s->line_len = 0;
 			}
@@ -410,7 +435,8 @@ static void scrub_secrets(const struct mh_session *s, struct mh_buf *b)
 	}
 }
 
-static void redact_line(const struct mh_session *s, const char *line, size_t len, struct mh_buf *out)
+static void redact_line(const struct mh_session *s, const char *line, size_t len,
+                        struct mh_buf *out)
 {
 	size_t start = out->len;
 	int vi = s->hooks->tagged ? 1 : 0;
@@ -422,7 +448,8 @@ static void redact_line(const struct mh_session *s, const char *line, size_t len
 			from = r->from_word + vi;
 	const char *secret = from >= 0 ? word_at(line, len, from, &wl) : NULL;
 	if (secret != NULL) {
-		mh_buf_append_escaped(out, (const unsigned char *)line, (size_t)(secret - line), SIZE_MAX);
+		mh_buf_append_escaped(out, (const unsigned char *)line, (size_t)(secret - line),
+		                      SIZE_MAX);
 		mh_buf_append_str(out, "[redacted]");
 	} else {
 		mh_buf_append_escaped(out, (const unsigned char *)line, len, SIZE_MAX);
@@ -437,7 +464,7 @@ static void redact_line(const struct mh_session *s, const char *line, size_t len
 }
 
 void mh_session_redact(const struct mh_session *s, const unsigned char *data, size_t n,
-		       struct mh_buf *out)
+                       struct mh_buf *out)
 {
 	enum mh_input mode = input_mode(s);
 	if (mode == MH_INPUT_LINE && s->owner_secret) {
@@ -474,7 +501,8 @@ void mh_session_redact(const struct mh_session *s, const unsigned char *data, si
 		const char *line = (const char *)data + i;
 		const char *verb = word_at(line, l, vi, &wl);
 		int from = -1;
-		for (const struct redact_rule *r = s->hooks->redact; verb != NULL && r->verb != NULL; r++)
+		for (const struct redact_rule *r = s->hooks->redact;
+		     verb != NULL && r->verb != NULL; r++)
 			if (strlen(r->verb) == wl && mh_strncaseeq(verb, r->verb, wl))
 				from = r->from_word + vi;
 		const char *secret = from >= 0 ? word_at(line, l, from, &wl) : NULL;
@@ -516,14 +544,16 @@ bool mh_session_expect(const struct mh_session *s, struct mh_expect *e)
 		if (s->npending == 1)
 			snprintf(e->tag, sizeof(e->tag), "%s", p->tag);
 	}
-	e->multiline = c->multiline == MH_ML_ALWAYS || (c->multiline == MH_ML_NO_ARGS && !p->has_args);
-	e->sasl = true; /* a "+" continuation is framed; whether it is permitted is the table's call */
+	e->multiline =
+	    c->multiline == MH_ML_ALWAYS || (c->multiline == MH_ML_NO_ARGS && !p->has_args);
+	e->sasl =
+	    true; /* a "+" continuation is framed; whether it is permitted is the table's call */
 	return true;
 }
 
 static void add_check(struct mh_session *s, enum mh_check_kind kind, bool ok, const char *msg,
-		      const char *sent, const struct mh_reply *r, const char *expected,
-		      const char *rfc, enum mh_level level, int before, int after)
+                      const char *sent, const struct mh_reply *r, const char *expected,
+                      const char *rfc, enum mh_level level, int before, int after)
 {
 	if (s->result == NULL)
 		return;
@@ -531,9 +561,10 @@ static void add_check(struct mh_session *s, enum mh_check_kind kind, bool ok, co
 	mh_buf_init(&recv);
 	if (r != NULL)
 		mh_buf_append_escaped(&recv, r->raw.data ? r->raw.data : (const unsigned char *)"",
-				      r->raw.len, 2048);
-	struct mh_check *k = mh_case_add_check(s->result, kind, ok ? MH_V_PASS : MH_V_FAIL, msg, sent,
-					       r != NULL ? mh_buf_cstr(&recv) : NULL, expected, rfc, level);
+		                      r->raw.len, 2048);
+	struct mh_check *k =
+	    mh_case_add_check(s->result, kind, ok ? MH_V_PASS : MH_V_FAIL, msg, sent,
+	                      r != NULL ? mh_buf_cstr(&recv) : NULL, expected, rfc, level);
 	k->state = mh_strdup(state_name(s, before));
 	k->next_state = mh_strdup(state_name(s, after));
 	k->conn = s->conn;
@@ -560,19 +591,23 @@ static bool has_untagged(const struct mh_reply *r, const char *name)
 }
 
 static void check_syntax(struct mh_session *s, const struct pending *p, const struct mh_reply *r,
-			 const char *cmdname)
+                         const char *cmdname)
 {
 	for (size_t i = 0; i < r->nsyntax; i++)
-		add_check(s, MH_CHECK_SYNTAX, false, r->syntax[i].msg, p ? p->sent : NULL, r, "a reply that follows the grammar",
-			  r->syntax[i].rfc, MH_LEVEL_MUST, s->state, s->state);
+		add_check(s, MH_CHECK_SYNTAX, false, r->syntax[i].msg, p ? p->sent : NULL, r,
+		          "a reply that follows the grammar", r->syntax[i].rfc, MH_LEVEL_MUST,
+		          s->state, s->state);
 	const struct proto_hooks *h = s->hooks;
-	if (h->resp_codes_cap != NULL && s->caps_known && mh_caps_has(&s->caps, h->resp_codes_cap)) {
+	if (h->resp_codes_cap != NULL && s->caps_known &&
+	    mh_caps_has(&s->caps, h->resp_codes_cap)) {
 		/* the parser leaves an unclosed "[" in the text */
 		if (mh_buf_cstr(&r->text)[0] == '[')
 			add_check(s, MH_CHECK_SYNTAX, false,
-				  "RESP-CODES advertised, but a response text starting with \"[\" is not a "
-				  "well-formed extended response code", p ? p->sent : NULL, r,
-				  "\"[\" resp-code \"]\"", "RFC 2449 6.4", MH_LEVEL_MUST, s->state, s->state);
+			          "RESP-CODES advertised, but a response text starting with \"[\" "
+			          "is not a "
+			          "well-formed extended response code",
+			          p ? p->sent : NULL, r, "\"[\" resp-code \"]\"", "RFC 2449 6.4",
+			          MH_LEVEL_MUST, s->state, s->state);
 	}
 	if (h->enhanced_cap == NULL || !s->caps_known || !mh_caps_has(&s->caps, h->enhanced_cap))
 		return;
@@ -581,30 +616,36 @@ static void check_syntax(struct mh_session *s, const struct pending *p, const st
 	for (size_t i = 0; i < MH_ARRAY_SIZE(h->enhanced_exempt) && h->enhanced_exempt[i]; i++)
 		if (strcmp(cmdname, h->enhanced_exempt[i]) == 0)
 			return;
-	/* RFC 2034 4: "the same status code must appear at the beginning of the text in each line" */
+	/* RFC 2034 4: "the same status code must appear at the beginning of the text in each line"
+	 */
 	bool every_line = true;
 	for (size_t i = 0; i + 1 < r->nlines && every_line; i++) {
 		size_t len;
 		const char *l = (const char *)mh_reply_line_data(r, i, &len);
 		size_t el = strlen(r->enhanced);
 		every_line = len >= 4 + el && memcmp(l + 4, r->enhanced, el) == 0 &&
-			     (len == 4 + el || l[4 + el] == ' ');
+		             (len == 4 + el || l[4 + el] == ' ');
 	}
 	if (r->enhanced[0] != '\0' && mh_smtp_enhanced_valid(r->enhanced, r->code) && !every_line) {
 		char msg[200];
-		snprintf(msg, sizeof(msg), "%s advertised, but not every line of the %d reply starts with "
-			 "the status code %s", h->enhanced_cap, r->code, r->enhanced);
+		snprintf(msg, sizeof(msg),
+		         "%s advertised, but not every line of the %d reply starts with "
+		         "the status code %s",
+		         h->enhanced_cap, r->code, r->enhanced);
 		add_check(s, MH_CHECK_SYNTAX, false, msg, p ? p->sent : NULL, r,
-			  "the same X.Y.Z at the start of each line", "RFC 2034 4", MH_LEVEL_MUST, s->state,
-			  s->state);
+		          "the same X.Y.Z at the start of each line", "RFC 2034 4", MH_LEVEL_MUST,
+		          s->state, s->state);
 	}
 	if (!mh_smtp_enhanced_valid(r->enhanced, r->code)) {
 		char msg[200];
-		snprintf(msg, sizeof(msg), "%s advertised, but reply %d %s an enhanced status code of "
-			 "class %d", h->enhanced_cap, r->code,
-			 r->enhanced[0] ? "carries the wrong" : "lacks", r->code / 100);
-		add_check(s, MH_CHECK_SYNTAX, false, msg, p ? p->sent : NULL, r, "X.Y.Z with X = first digit of the code",
-			  "RFC 2034 4", MH_LEVEL_MUST, s->state, s->state);
+		snprintf(msg, sizeof(msg),
+		         "%s advertised, but reply %d %s an enhanced status code of "
+		         "class %d",
+		         h->enhanced_cap, r->code, r->enhanced[0] ? "carries the wrong" : "lacks",
+		         r->code / 100);
+		add_check(s, MH_CHECK_SYNTAX, false, msg, p ? p->sent : NULL, r,
+		          "X.Y.Z with X = first digit of the code", "RFC 2034 4", MH_LEVEL_MUST,
+		          s->state, s->state);
 	}
 }
 
@@ -653,7 +694,8 @@ static void judge(struct mh_session *s, struct pending *p, const struct mh_reply
 		mh_case_add_cell(s->result, before, p->cmd);
 
 	const struct mh_spec_rule *rule = mh_spec_rule_for(spec, p->cmd, before);
-	bool gated_off = c->capability != NULL && s->caps_known && !mh_caps_has(&s->caps, c->capability);
+	bool gated_off =
+	    c->capability != NULL && s->caps_known && !mh_caps_has(&s->caps, c->capability);
 	const struct mh_spec_outcome *o = NULL;
 	const struct mh_spec_rule *used = rule;
 	char msg[512];
@@ -678,42 +720,51 @@ static void judge(struct mh_session *s, struct pending *p, const struct mh_reply
 		mh_spec_rule_expected(used, &exp);
 
 	if (o != NULL) {
-		int after = o->next == MH_STATE_SAME ? before
-			    : o->next == MH_STATE_RETURN ? p->return_state : o->next;
+		int after = o->next == MH_STATE_SAME     ? before
+		            : o->next == MH_STATE_RETURN ? p->return_state
+		                                         : o->next;
 		snprintf(msg, sizeof(msg), "%s in state %s: %s %s", c->name, state_name(s, before),
-			 r->status, rule == NULL ? "(command not allowed in this state)" : "permitted");
-		add_check(s, MH_CHECK_SPEC, true, msg, p->sent, r, mh_buf_cstr(&exp), used->rfc, used->level,
-			  before, after);
+		         r->status,
+		         rule == NULL ? "(command not allowed in this state)" : "permitted");
+		add_check(s, MH_CHECK_SPEC, true, msg, p->sent, r, mh_buf_cstr(&exp), used->rfc,
+		          used->level, before, after);
 		for (size_t i = 0; i < o->nrequire; i++) {
 			if (has_untagged(r, o->require_untagged[i]))
 				continue;
-			snprintf(msg, sizeof(msg), "%s %s without the required untagged %s response", c->name,
-				 r->status, o->require_untagged[i]);
+			snprintf(msg, sizeof(msg),
+			         "%s %s without the required untagged %s response", c->name,
+			         r->status, o->require_untagged[i]);
 			add_check(s, MH_CHECK_SPEC, false, msg, p->sent, r, o->require_untagged[i],
-				  o->rfc ? o->rfc : used->rfc, o->rfc ? o->level : used->level, before, before);
+			          o->rfc ? o->rfc : used->rfc, o->rfc ? o->level : used->level,
+			          before, before);
 		}
 		session_enter(s, o->next, p->return_state, c->name);
 	} else if (gated_off || (strcmp(c->name, "@unknown") == 0 &&
-				 (r->cls == MH_RC_OK || r->cls == MH_RC_CONTINUE))) {
-		/* an unadvertised extension that works anyway breaks no requirement; nor does success
-		   for a verb the table does not know: the server implements a command we don't model */
+	                         (r->cls == MH_RC_OK || r->cls == MH_RC_CONTINUE))) {
+		/* an unadvertised extension that works anyway breaks no requirement; nor does
+		   success for a verb the table does not know: the server implements a command we
+		   don't model */
 		if (gated_off)
-			snprintf(msg, sizeof(msg), "%s answered %s although %s is not advertised", c->name,
-				 r->status, c->capability);
+			snprintf(msg, sizeof(msg), "%s answered %s although %s is not advertised",
+			         c->name, r->status, c->capability);
 		else
-			snprintf(msg, sizeof(msg), "a command the table does not know was answered %s: an "
-				 "extension of the server's", r->status);
-		add_check(s, MH_CHECK_SPEC, true, msg, p->sent, r, mh_buf_cstr(&exp), c->rfc, MH_LEVEL_MAY,
-			  before, before);
+			snprintf(msg, sizeof(msg),
+			         "a command the table does not know was answered %s: an "
+			         "extension of the server's",
+			         r->status);
+		add_check(s, MH_CHECK_SPEC, true, msg, p->sent, r, mh_buf_cstr(&exp), c->rfc,
+		          MH_LEVEL_MAY, before, before);
 	} else {
 		if (rule == NULL)
-			snprintf(msg, sizeof(msg), "%s is not allowed in state %s; the server answered %s",
-				 c->name, state_name(s, before), r->status);
+			snprintf(msg, sizeof(msg),
+			         "%s is not allowed in state %s; the server answered %s", c->name,
+			         state_name(s, before), r->status);
 		else
-			snprintf(msg, sizeof(msg), "%s in state %s: reply %s is not one the RFC permits",
-				 c->name, state_name(s, before), r->status[0] ? r->status : "(none)");
+			snprintf(msg, sizeof(msg),
+			         "%s in state %s: reply %s is not one the RFC permits", c->name,
+			         state_name(s, before), r->status[0] ? r->status : "(none)");
 		add_check(s, MH_CHECK_SPEC, false, msg, p->sent, r, mh_buf_cstr(&exp),
-			  used ? used->rfc : c->rfc, used ? used->level : c->level, before, before);
+		          used ? used->rfc : c->rfc, used ? used->level : c->level, before, before);
 	}
 	mh_buf_deinit(&exp);
 }
@@ -737,7 +788,8 @@ void mh_session_reply(struct mh_session *s, const struct mh_reply *r)
 	if (idx < 0) {
 		if (s->result != NULL) {
 			const char *ev = "reply without a pending command (unsolicited)";
-			mh_case_add_transcript(s->result, s->conn, '*', ev, strlen(ev), mh_now_ms() - s->t0);
+			mh_case_add_transcript(s->result, s->conn, '*', ev, strlen(ev),
+			                       mh_now_ms() - s->t0);
 		}
 		/* RFC 5321 3.8 / RFC 3501 7.1.5: a server shutting down may speak unasked */
 		if (r->cls == MH_RC_BYE)
@@ -760,17 +812,20 @@ void mh_session_reply(struct mh_session *s, const struct mh_reply *r)
 	update_caps(s, r, name);
 	judge(s, p, r);
 	if (r->cls == MH_RC_CONTINUE && input_mode(s) == MH_INPUT_LINE) {
-		/* the exchange goes on as "@continuation" lines that inherit tag and return state */
+		/* the exchange goes on as "@continuation" lines that inherit tag and return state
+		 */
 		snprintf(s->owner_tag, sizeof(s->owner_tag), "%s", p->tag);
 		s->owner_return = p->return_state;
 		if (strcmp(name, "@continuation") != 0) {
 			s->owner_secret = false;
-			for (const struct redact_rule *rr = s->hooks->redact; rr->verb != NULL; rr++)
+			for (const struct redact_rule *rr = s->hooks->redact; rr->verb != NULL;
+			     rr++)
 				if (mh_strcaseeq(rr->verb, name))
 					s->owner_secret = true;
 		}
 		pending_drop(s, (size_t)idx);
-	} else if (r->cls == MH_RC_CONTINUE && s->hooks->tagged && spec->states[s->state].input != MH_INPUT_DATA) {
+	} else if (r->cls == MH_RC_CONTINUE && s->hooks->tagged &&
+	           spec->states[s->state].input != MH_INPUT_DATA) {
 		p->awaiting_cont = false; /* literal accepted; the tagged reply is still to come */
 		if (strcmp(name, "@continuation") == 0)
 			pending_drop(s, (size_t)idx);
@@ -791,11 +846,12 @@ void mh_session_closed(struct mh_session *s, bool by_server)
 	const struct proto_hooks *h = s->hooks;
 	bool final = s->spec->states[s->state].final;
 	if (by_server && !final && h->close_rfc != NULL &&
-	    ((h->close_needs_pending && s->npending > 0) || (h->close_needs_no_bye && !s->bye_seen))) {
+	    ((h->close_needs_pending && s->npending > 0) ||
+	     (h->close_needs_no_bye && !s->bye_seen))) {
 		const struct pending *p = s->npending > 0 ? &s->pending[0] : NULL;
 		add_check(s, MH_CHECK_SPEC, false, h->close_rule, p ? p->sent : NULL, NULL,
-			  "a reply, or a shutdown notice before the close", h->close_rfc, MH_LEVEL_MUST,
-			  s->state, s->spec->closed);
+		          "a reply, or a shutdown notice before the close", h->close_rfc,
+		          MH_LEVEL_MUST, s->state, s->spec->closed);
 	}
 	while (s->npending > 0)
 		pending_drop(s, s->npending - 1);

@@ -20,7 +20,7 @@ void mh_session_sent(struct mh_session *s, const unsigned char *data, size_t n);
 /* Renders data for the transcript with secrets replaced (PASS, LOGIN password, AUTH initial
    responses, SASL lines); appends to out. Call before mh_session_sent for the same bytes. */
 void mh_session_redact(const struct mh_session *s, const unsigned char *data, size_t n,
-		       struct mh_buf *out);
+                       struct mh_buf *out);
 /* Fills e with what the next reply is (greeting, IMAP tag, POP3 multi-line, SASL). Returns true
    if a reply is due (a command is pending, or the greeting), false if none is awaited. */
 bool mh_session_expect(const struct mh_session *s, struct mh_expect *e);

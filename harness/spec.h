@@ -5,8 +5,9 @@
 
 #include "reply.h"
 
-#define MH_STATE_SAME (-1)   /* outcome "next": "same"   - stay in the current state */
-#define MH_STATE_RETURN (-2) /* outcome "next": "return" - back to the state the command was sent in */
+#define MH_STATE_SAME (-1) /* outcome "next": "same"   - stay in the current state */
+#define MH_STATE_RETURN                                                                            \
+	(-2) /* outcome "next": "return" - back to the state the command was sent in */
 
 enum mh_level { MH_LEVEL_MUST, MH_LEVEL_SHOULD, MH_LEVEL_MAY, MH_LEVEL_COUNT };
 const char *mh_level_name(enum mh_level l); /* "MUST", "SHOULD", "MAY" */
@@ -16,21 +17,23 @@ int mh_level_from_name(const char *s);      /* -1 if unknown */
 enum mh_input {
 	MH_INPUT_NONE,    /* nothing expected from the client (before the greeting, after close) */
 	MH_INPUT_COMMAND, /* each line (IMAP: with its literals) is a command */
-	MH_INPUT_DATA,    /* SMTP message data: lines up to <CRLF>.<CRLF>, which is "@end-of-data" */
-	MH_INPUT_LINE,    /* each line is the pseudo command "@continuation" (SASL responses, IDLE DONE) */
+	MH_INPUT_DATA, /* SMTP message data: lines up to <CRLF>.<CRLF>, which is "@end-of-data" */
+	MH_INPUT_LINE, /* each line is the pseudo command "@continuation" (SASL responses, IDLE
+	                  DONE) */
 	MH_INPUT_COUNT
 };
 
 enum mh_multiline { MH_ML_NEVER, MH_ML_ALWAYS, MH_ML_NO_ARGS, MH_ML_COUNT }; /* POP3 +OK bodies */
 
 struct mh_spec_outcome {
-	char *match;              /* "250", "2xx", "OK", "NO", "BAD", "BYE", "+", "+OK", "-ERR" */
-	int next;                 /* state index, MH_STATE_SAME or MH_STATE_RETURN */
-	char **require_untagged;  /* IMAP: untagged response names the reply must contain ("BYE", "FLAGS") */
+	char *match;             /* "250", "2xx", "OK", "NO", "BAD", "BYE", "+", "+OK", "-ERR" */
+	int next;                /* state index, MH_STATE_SAME or MH_STATE_RETURN */
+	char **require_untagged; /* IMAP: untagged response names the reply must contain ("BYE",
+	                            "FLAGS") */
 	size_t nrequire;
-	char *rfc;                /* requirement for require_untagged; NULL = the rule's */
-	enum mh_level level;      /* the rule's level unless the outcome sets its own */
-	char *note;               /* optional: why this reply is permitted */
+	char *rfc;           /* requirement for require_untagged; NULL = the rule's */
+	enum mh_level level; /* the rule's level unless the outcome sets its own */
+	char *note;          /* optional: why this reply is permitted */
 };
 
 struct mh_spec_rule {
@@ -38,29 +41,31 @@ struct mh_spec_rule {
 	size_t nstates;
 	struct mh_spec_outcome *outcomes;
 	size_t noutcomes;
-	char *rfc;   /* e.g. "RFC 5321 4.3.2" */
+	char *rfc; /* e.g. "RFC 5321 4.3.2" */
 	enum mh_level level;
-	char *note;  /* optional */
+	char *note; /* optional */
 };
 
 struct mh_spec_command {
-	char *name;      /* RFC name, upper case: "HELO"; pseudo commands start with '@' */
-	char **aliases;  /* other names the product documents use ("HELLO"); matched like the name */
+	char *name;     /* RFC name, upper case: "HELO"; pseudo commands start with '@' */
+	char **aliases; /* other names the product documents use ("HELLO"); matched like the name */
 	size_t naliases;
-	bool pseudo;     /* "@greeting", "@end-of-data", "@continuation", "@unknown" */
-	char *syntax;    /* ABNF or usage text */
+	bool pseudo;  /* "@greeting", "@end-of-data", "@continuation", "@unknown" */
+	char *syntax; /* ABNF or usage text */
 	char *summary;
 	char *rfc;
 	enum mh_level level;
-	char *capability;  /* gating capability (EHLO keyword, IMAP capability, POP3 CAPA tag) or NULL */
+	char *capability; /* gating capability (EHLO keyword, IMAP capability, POP3 CAPA tag) or
+	                     NULL */
 	enum mh_multiline multiline;
 	char **subcommands; /* IMAP UID: FETCH, STORE, ... */
 	size_t nsubcommands;
 	struct mh_spec_rule *rules;
 	size_t nrules;
-	struct mh_spec_rule *disallowed; /* replies outside the rules' states; NULL = spec default */
+	struct mh_spec_rule
+	    *disallowed;        /* replies outside the rules' states; NULL = spec default */
 	bool payload_first_arg; /* "payload": "first-arg-octets": the command line is followed by as
-				   many octets of data as its first argument says (SMTP BDAT) */
+	                           many octets of data as its first argument says (SMTP BDAT) */
 };
 
 struct mh_spec_state {
@@ -68,9 +73,9 @@ struct mh_spec_state {
 	char *description;
 	char *rfc;
 	enum mh_input input;
-	bool final; /* the connection is over */
+	bool final;           /* the connection is over */
 	bool matrix_excluded; /* "matrix": false: reached only after an exceptional reply (SMTP 554
-				 greeting); not a row of the coverage matrix (harness/matrix.h) */
+	                         greeting); not a row of the coverage matrix (harness/matrix.h) */
 };
 
 struct mh_spec {
@@ -86,18 +91,20 @@ struct mh_spec {
 	int closed;  /* state index after the server closed or the session ended */
 	struct mh_spec_command *commands;
 	size_t ncommands;
-	struct mh_spec_rule disallowed;     /* replies a command must get outside its states */
-	struct mh_spec_rule not_advertised; /* replies a gated command may get when not advertised */
-	struct mh_spec_rule always;         /* replies permitted to any command (SMTP 421), with next */
+	struct mh_spec_rule disallowed; /* replies a command must get outside its states */
+	struct mh_spec_rule
+	    not_advertised;         /* replies a gated command may get when not advertised */
+	struct mh_spec_rule always; /* replies permitted to any command (SMTP 421), with next */
 };
 
 /* Loads and validates (structure, references, duplicates) a spec file; NULL with err on failure. */
 struct mh_spec *mh_spec_load(const char *path, struct mh_error *err);
 /* Same from memory; name is used in messages. Used by the fuzz target. */
-struct mh_spec *mh_spec_load_buf(const char *json, size_t len, const char *name, struct mh_error *err);
+struct mh_spec *mh_spec_load_buf(const char *json, size_t len, const char *name,
+                                 struct mh_error *err);
 void mh_spec_free(struct mh_spec **s);
 
-int mh_spec_state_find(const struct mh_spec *s, const char *name);   /* index or -1 */
+int mh_spec_state_find(const struct mh_spec *s, const char *name); /* index or -1 */
 /* Command by name or alias, case-insensitive; pseudo commands by their '@' name. Index or -1. */
 int mh_spec_command_find(const struct mh_spec *s, const char *verb);
 /* The rule for command cmd in state, or NULL when the command is not allowed there. */
@@ -108,7 +115,7 @@ const struct mh_spec_rule *mh_spec_disallowed_for(const struct mh_spec *s, int c
 bool mh_spec_pattern_matches(const char *pattern, const struct mh_reply *r);
 /* The outcome of rule that matches r (exact patterns win over classes), or NULL. */
 const struct mh_spec_outcome *mh_spec_outcome_match(const struct mh_spec_rule *rule,
-						     const struct mh_reply *r);
+                                                    const struct mh_reply *r);
 /* Appends the permitted replies of rule, e.g. "250 | 251 | 5xx". */
 void mh_spec_rule_expected(const struct mh_spec_rule *rule, struct mh_buf *out);
 /* Appends the table as text (`mailharness spec PROTO`). */

@@ -23,9 +23,9 @@
 struct sock_ops {
 	const char *name;
 	enum mh_io (*read)(struct mh_sock *s, void *buf, size_t n, size_t *got_r, int64_t deadline,
-			   struct mh_error *err);
+	                   struct mh_error *err);
 	enum mh_io (*write)(struct mh_sock *s, const void *buf, size_t n, int64_t deadline,
-			    struct mh_error *err);
+	                    struct mh_error *err);
 };
 
 struct mh_sock {
@@ -55,7 +55,7 @@ static int wait_fd(int fd, short events, int64_t deadline)
 }
 
 static enum mh_io tcp_read(struct mh_sock *s, void *buf, size_t n, size_t *got_r, int64_t deadline,
-			   struct mh_error *err)
+                           struct mh_error *err)
 {
 	for (;;) {
 		ssize_t r = recv(s->fd, buf, n, 0);
@@ -84,7 +84,7 @@ static enum mh_io tcp_read(struct mh_sock *s, void *buf, size_t n, size_t *got_r
 }
 
 static enum mh_io tcp_write(struct mh_sock *s, const void *buf, size_t n, int64_t deadline,
-			    struct mh_error *err)
+                            struct mh_error *err)
 {
 	const unsigned char *p = buf;
 	while (n > 0) {
@@ -127,18 +127,17 @@ static void tls_error(struct mh_error *err, const char *what)
 
 /* Runs one SSL operation's wait step. Returns 1 to retry, or an mh_io to return. */
 static int tls_wait(struct mh_sock *s, int rc, int64_t deadline, enum mh_io *io_r,
-		    struct mh_error *err, const char *what)
+                    struct mh_error *err, const char *what)
 {
 	int e = SSL_get_error(s->ssl, rc);
 	short ev;
 	switch (e) {
 	case SSL_ERROR_WANT_READ: ev = POLLIN; break;
 	case SSL_ERROR_WANT_WRITE: ev = POLLOUT; break;
-	case SSL_ERROR_ZERO_RETURN:
-		*io_r = MH_IO_EOF;
-		return 0;
+	case SSL_ERROR_ZERO_RETURN: *io_r = MH_IO_EOF; return 0;
 	case SSL_ERROR_SYSCALL:
-		if (ERR_peek_error() == 0 && (errno == 0 || errno == ECONNRESET || errno == EPIPE)) {
+		if (ERR_peek_error() == 0 &&
+		    (errno == 0 || errno == ECONNRESET || errno == EPIPE)) {
 			*io_r = MH_IO_EOF;
 			ERR_clear_error();
 			return 0;
@@ -164,7 +163,7 @@ static int tls_wait(struct mh_sock *s, int rc, int64_t deadline, enum mh_io *io_
 }
 
 static enum mh_io tls_read(struct mh_sock *s, void *buf, size_t n, size_t *got_r, int64_t deadline,
-			   struct mh_error *err)
+                           struct mh_error *err)
 {
 	for (;;) {
 		errno = 0;
@@ -181,7 +180,7 @@ static enum mh_io tls_read(struct mh_sock *s, void *buf, size_t n, size_t *got_r
 }
 
 static enum mh_io tls_write(struct mh_sock *s, const void *buf, size_t n, int64_t deadline,
-			    struct mh_error *err)
+                            struct mh_error *err)
 {
 	const unsigned char *p = buf;
 	while (n > 0) {
@@ -203,12 +202,13 @@ static enum mh_io tls_write(struct mh_sock *s, const void *buf, size_t n, int64_
 static const struct sock_ops tcp_ops = {"tcp", tcp_read, tcp_write};
 static const struct sock_ops tls_ops = {"tls", tls_read, tls_write};
 
-struct mh_sock *mh_sock_connect(const char *host, int port, int64_t deadline_ms, struct mh_error *err)
+struct mh_sock *mh_sock_connect(const char *host, int port, int64_t deadline_ms,
+                                struct mh_error *err)
 {
 	char portstr[8];
 	snprintf(portstr, sizeof(portstr), "%d", port);
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-				 .ai_flags = AI_NUMERICSERV};
+	struct addrinfo hints = {
+	    .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
 	struct addrinfo *res = NULL;
 	int gai = getaddrinfo(host, portstr, &hints, &res);
 	if (gai != 0) {
@@ -218,7 +218,8 @@ struct mh_sock *mh_sock_connect(const char *host, int port, int64_t deadline_ms,
 	int fd = -1;
 	char last[200] = "no address";
 	for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		            ai->ai_protocol);
 		if (fd < 0) {
 			snprintf(last, sizeof(last), "socket: %s", strerror(errno));
 			continue;
@@ -229,9 +230,11 @@ struct mh_sock *mh_sock_connect(const char *host, int port, int64_t deadline_ms,
 			int w = wait_fd(fd, POLLOUT, deadline_ms);
 			int soerr = 0;
 			socklen_t sl = sizeof(soerr);
-			if (w == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr == 0)
+			if (w == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 &&
+			    soerr == 0)
 				break;
-			snprintf(last, sizeof(last), "%s", w == 0 ? "connect timed out" : strerror(soerr ? soerr : errno));
+			snprintf(last, sizeof(last), "%s",
+			         w == 0 ? "connect timed out" : strerror(soerr ? soerr : errno));
 		} else {
 			snprintf(last, sizeof(last), "%s", strerror(errno));
 		}
@@ -281,7 +284,7 @@ static void ctx_init(void)
 }
 
 int mh_sock_start_tls(struct mh_sock *s, const struct mh_tls_opts *o, int64_t deadline_ms,
-		      struct mh_error *err)
+                      struct mh_error *err)
 {
 	if (s->ssl != NULL) {
 		mh_error_set(err, "TLS is already active on this connection");
@@ -302,7 +305,8 @@ int mh_sock_start_tls(struct mh_sock *s, const struct mh_tls_opts *o, int64_t de
 	SSL_set_fd(s->ssl, s->fd);
 	if (o->sni != NULL) {
 		struct in6_addr a;
-		bool is_ip = inet_pton(AF_INET, o->sni, &a) == 1 || inet_pton(AF_INET6, o->sni, &a) == 1;
+		bool is_ip =
+		    inet_pton(AF_INET, o->sni, &a) == 1 || inet_pton(AF_INET6, o->sni, &a) == 1;
 		if (!is_ip)
 			SSL_set_tlsext_host_name(s->ssl, o->sni);
 		if (o->verify) {
@@ -322,12 +326,14 @@ int mh_sock_start_tls(struct mh_sock *s, const struct mh_tls_opts *o, int64_t de
 			long vr = SSL_get_verify_result(s->ssl);
 			if (vr != X509_V_OK) {
 				err->set = false;
-				mh_error_set(err, "TLS handshake: certificate verification failed: %s "
-						  "(use --insecure to skip verification)",
-					     X509_verify_cert_error_string(vr));
+				mh_error_set(err,
+				             "TLS handshake: certificate verification failed: %s "
+				             "(use --insecure to skip verification)",
+				             X509_verify_cert_error_string(vr));
 			} else if (io == MH_IO_EOF) {
 				err->set = false;
-				mh_error_set(err, "TLS handshake: the server closed the connection");
+				mh_error_set(err,
+				             "TLS handshake: the server closed the connection");
 			}
 			SSL_free(s->ssl);
 			s->ssl = NULL;
@@ -339,14 +345,14 @@ int mh_sock_start_tls(struct mh_sock *s, const struct mh_tls_opts *o, int64_t de
 }
 
 enum mh_io mh_sock_read(struct mh_sock *s, void *buf, size_t n, size_t *got_r, int64_t deadline_ms,
-			struct mh_error *err)
+                        struct mh_error *err)
 {
 	*got_r = 0;
 	return s->ops->read(s, buf, n, got_r, deadline_ms, err);
 }
 
 enum mh_io mh_sock_write(struct mh_sock *s, const void *buf, size_t n, int64_t deadline_ms,
-			 struct mh_error *err)
+                         struct mh_error *err)
 {
 	return s->ops->write(s, buf, n, deadline_ms, err);
 }

@@ -11,24 +11,25 @@
 enum mh_io { MH_IO_OK, MH_IO_EOF, MH_IO_TIMEOUT, MH_IO_ERROR };
 
 struct mh_tls_opts {
-	bool verify;          /* verify the certificate chain and the host name */
-	const char *sni;      /* server name to send and verify; NULL = none (IP literals) */
-	const char *ca_file;  /* extra CA bundle, or NULL for the system default */
+	bool verify;         /* verify the certificate chain and the host name */
+	const char *sni;     /* server name to send and verify; NULL = none (IP literals) */
+	const char *ca_file; /* extra CA bundle, or NULL for the system default */
 };
 
 struct mh_sock;
 
 /* Connects to host:port (numeric or name), bounded by deadline_ms (mh_now_ms based). NULL + err. */
-struct mh_sock *mh_sock_connect(const char *host, int port, int64_t deadline_ms, struct mh_error *err);
+struct mh_sock *mh_sock_connect(const char *host, int port, int64_t deadline_ms,
+                                struct mh_error *err);
 /* Starts TLS on an open socket (implicit TLS or after STARTTLS). 0 / -1 with err. */
 int mh_sock_start_tls(struct mh_sock *s, const struct mh_tls_opts *o, int64_t deadline_ms,
-		      struct mh_error *err);
+                      struct mh_error *err);
 /* Reads at most n bytes, waiting until deadline_ms for the first. MH_IO_OK sets *got_r > 0. */
 enum mh_io mh_sock_read(struct mh_sock *s, void *buf, size_t n, size_t *got_r, int64_t deadline_ms,
-			struct mh_error *err);
+                        struct mh_error *err);
 /* Writes all n bytes before deadline_ms. */
 enum mh_io mh_sock_write(struct mh_sock *s, const void *buf, size_t n, int64_t deadline_ms,
-			 struct mh_error *err);
+                         struct mh_error *err);
 /* True if bytes can be read without waiting (TLS records already decrypted, or socket readable). */
 bool mh_sock_readable(struct mh_sock *s);
 bool mh_sock_is_tls(const struct mh_sock *s);

@@ -6,9 +6,9 @@
 #include <string.h>
 
 static const char *const tls_names[] = {
-	[MH_TLS_NONE] = "none",
-	[MH_TLS_IMPLICIT] = "implicit",
-	[MH_TLS_STARTTLS] = "starttls",
+    [MH_TLS_NONE] = "none",
+    [MH_TLS_IMPLICIT] = "implicit",
+    [MH_TLS_STARTTLS] = "starttls",
 };
 _Static_assert(MH_ARRAY_SIZE(tls_names) == MH_TLS_COUNT, "tls_names out of sync");
 
@@ -18,14 +18,14 @@ static const struct scheme {
 	int port;
 	enum mh_tls_mode tls;
 } schemes[] = {
-	{"smtp", MH_PROTO_SMTP, 25, MH_TLS_NONE},
-	{"submission", MH_PROTO_SMTP, 587, MH_TLS_NONE},
-	{"smtps", MH_PROTO_SMTP, 465, MH_TLS_IMPLICIT},
-	{"submissions", MH_PROTO_SMTP, 465, MH_TLS_IMPLICIT},
-	{"imap", MH_PROTO_IMAP, 143, MH_TLS_NONE},
-	{"imaps", MH_PROTO_IMAP, 993, MH_TLS_IMPLICIT},
-	{"pop3", MH_PROTO_POP3, 110, MH_TLS_NONE},
-	{"pop3s", MH_PROTO_POP3, 995, MH_TLS_IMPLICIT},
+    {"smtp", MH_PROTO_SMTP, 25, MH_TLS_NONE},
+    {"submission", MH_PROTO_SMTP, 587, MH_TLS_NONE},
+    {"smtps", MH_PROTO_SMTP, 465, MH_TLS_IMPLICIT},
+    {"submissions", MH_PROTO_SMTP, 465, MH_TLS_IMPLICIT},
+    {"imap", MH_PROTO_IMAP, 143, MH_TLS_NONE},
+    {"imaps", MH_PROTO_IMAP, 993, MH_TLS_IMPLICIT},
+    {"pop3", MH_PROTO_POP3, 110, MH_TLS_NONE},
+    {"pop3s", MH_PROTO_POP3, 995, MH_TLS_IMPLICIT},
 };
 
 const char *mh_tls_mode_name(enum mh_tls_mode m)
@@ -38,7 +38,9 @@ int mh_url_parse(const char *url, struct mh_target *t, struct mh_error *err)
 	memset(t, 0, sizeof(*t));
 	const char *sep = strstr(url, "://");
 	if (sep == NULL) {
-		mh_error_set(err, "target '%s': expected scheme://host[:port], e.g. imap://127.0.0.1:143", url);
+		mh_error_set(
+		    err, "target '%s': expected scheme://host[:port], e.g. imap://127.0.0.1:143",
+		    url);
 		return -1;
 	}
 	const struct scheme *sc = NULL;
@@ -48,8 +50,11 @@ int mh_url_parse(const char *url, struct mh_target *t, struct mh_error *err)
 			sc = &schemes[i];
 	}
 	if (sc == NULL) {
-		mh_error_set(err, "target '%s': unknown scheme (use smtp, smtps, submission, submissions, "
-				  "imap, imaps, pop3 or pop3s)", url);
+		mh_error_set(
+		    err,
+		    "target '%s': unknown scheme (use smtp, smtps, submission, submissions, "
+		    "imap, imaps, pop3 or pop3s)",
+		    url);
 		return -1;
 	}
 	t->proto = sc->proto;
@@ -111,11 +116,13 @@ int mh_url_parse(const char *url, struct mh_target *t, struct mh_error *err)
 		rest++;
 	if (*rest == '?') {
 		if (strcmp(rest + 1, "starttls") != 0) {
-			mh_error_set(err, "target '%s': unknown option '%s' (only ?starttls)", url, rest + 1);
+			mh_error_set(err, "target '%s': unknown option '%s' (only ?starttls)", url,
+			             rest + 1);
 			return -1;
 		}
 		if (t->tls == MH_TLS_IMPLICIT) {
-			mh_error_set(err, "target '%s': ?starttls makes no sense with implicit TLS", url);
+			mh_error_set(err, "target '%s': ?starttls makes no sense with implicit TLS",
+			             url);
 			return -1;
 		}
 		t->tls = MH_TLS_STARTTLS;
@@ -125,7 +132,7 @@ int mh_url_parse(const char *url, struct mh_target *t, struct mh_error *err)
 	}
 	bool v6 = strchr(t->host, ':') != NULL;
 	snprintf(t->url, sizeof(t->url), "%s://%s%s%s:%d%s", t->scheme, v6 ? "[" : "", t->host,
-		 v6 ? "]" : "", t->port, t->tls == MH_TLS_STARTTLS ? "?starttls" : "");
+	         v6 ? "]" : "", t->port, t->tls == MH_TLS_STARTTLS ? "?starttls" : "");
 	return 0;
 }
 

@@ -14,7 +14,7 @@ struct mh_target {
 	char host[256]; /* without brackets for IPv6 literals */
 	int port;
 	enum mh_tls_mode tls;
-	char url[512];  /* normalized form: scheme://host:port[?starttls] */
+	char url[512]; /* normalized form: scheme://host:port[?starttls] */
 };
 
 /* Parses "imap://127.0.0.1:10143?starttls"; default ports per scheme (smtp 25, submission 587,

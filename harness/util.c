@@ -181,7 +181,7 @@ void mh_time_rfc3339(char *out, size_t outlen, int64_t wall_ms)
 }
 
 int mh_parse_uint(const char *s, unsigned long long min, unsigned long long max,
-		  unsigned long long *out_r)
+                  unsigned long long *out_r)
 {
 	if (s == NULL || *s < '0' || *s > '9')
 		return -1;

@@ -31,7 +31,8 @@ void mh_buf_printf(struct mh_buf *b, const char *fmt, ...) __attribute__((format
 /* Drops the first n bytes (n <= len). */
 void mh_buf_consume(struct mh_buf *b, size_t n);
 void mh_buf_reset(struct mh_buf *b);
-/* Returns the contents as a NUL-terminated string owned by the buffer (empty string if unallocated). */
+/* Returns the contents as a NUL-terminated string owned by the buffer (empty string if
+ * unallocated). */
 const char *mh_buf_cstr(const struct mh_buf *b);
 
 void mh_error_init(struct mh_error *e);
@@ -51,7 +52,8 @@ void mh_time_rfc3339(char *out, size_t outlen, int64_t wall_ms);
 int64_t mh_wall_ms(void);
 
 /* Parses a decimal unsigned integer of the whole string within [min,max]. Returns 0 or -1. */
-int mh_parse_uint(const char *s, unsigned long long min, unsigned long long max, unsigned long long *out_r);
+int mh_parse_uint(const char *s, unsigned long long min, unsigned long long max,
+                  unsigned long long *out_r);
 /* Case-insensitive ASCII compare of n bytes / whole strings. */
 bool mh_strcaseeq(const char *a, const char *b);
 bool mh_strncaseeq(const char *a, const char *b, size_t n);
@@ -62,7 +64,8 @@ void mh_buf_append_escaped(struct mh_buf *b, const unsigned char *data, size_t n
 bool mh_glob_match(const char *pattern, const char *s);
 /* Writes data to path atomically: temp file in the same directory, fsync, rename. 0 / -1 (err). */
 int mh_write_file_atomic(const char *path, const void *data, size_t n, struct mh_error *err);
-/* Reads a whole file up to max bytes into a new NUL-terminated buffer. Returns NULL on error (err). */
+/* Reads a whole file up to max bytes into a new NUL-terminated buffer. Returns NULL on error (err).
+ */
 char *mh_read_file(const char *path, size_t max, size_t *len_r, struct mh_error *err);
 
 #endif

@@ -286,7 +286,8 @@ static int test_definition(const char *specdir, const char *outdir)
 			mh_case_add_check(a, MH_CHECK_SPEC, MH_V_PASS, "EHLO gets 250", "EHLO x",
 			                  "250 mx", "250", "RFC 5321 4.1.1.1", MH_LEVEL_MUST);
 			mh_case_add_transcript(a, 1, 'C', "EHLO x\r\n", 8, 1);
-			mh_case_add_transcript(a, 1, 'S', "250 \0x\r\n", 8, 2); /* \u0000 in the JSON */
+			mh_case_add_transcript(a, 1, 'S', "250 \0x\r\n", 8,
+			                       2); /* \u0000 in the JSON */
 			int init = mh_spec_state_find(s, "initial"),
 			    ready = mh_spec_state_find(s, "ready");
 			int rej = mh_spec_state_find(s, "rejected");

@@ -577,10 +577,11 @@ static void test_console(const struct mh_run *run, const char *outdir)
 	CHECK(strstr(plain, "baseline: 1 listed case now pass (remove them): smtp.expn.reply\n") !=
 	          NULL,
 	      "baseline line");
-	CHECK(strstr(plain,
-	             "coverage: smtp core 50.0% (3/6 state x command cells; allowed cells 2/4)\n") !=
-	          NULL,
-	      "coverage");
+	CHECK(
+	    strstr(plain,
+	           "coverage: smtp core 50.0% (3/6 state x command cells; allowed cells 2/4)\n") !=
+	        NULL,
+	    "coverage");
 	CHECK(strstr(plain, "coverage: imap n/a (no spec loaded)\n") != NULL, "coverage n/a");
 	CHECK(strstr(plain, "running") == NULL, "no progress without a tty");
 	char path[4096];
@@ -638,8 +639,8 @@ static int test_real_spec(const char *spec_path, const char *outdir)
 	size_t ncmd_states = 0, ncmds = 0, allowed = 0;
 	/* matrix rows: command states not marked "matrix": false (SMTP rejected) */
 	for (size_t s = 0; s < spec->nstates; s++)
-		ncmd_states += spec->states[s].input == MH_INPUT_COMMAND &&
-		               !spec->states[s].matrix_excluded;
+		ncmd_states +=
+		    spec->states[s].input == MH_INPUT_COMMAND && !spec->states[s].matrix_excluded;
 	for (size_t k = 0; k < spec->ncommands; k++)
 		ncmds += !spec->commands[k].pseudo;
 	/* hit every allowed cell and every pseudo command cell */
