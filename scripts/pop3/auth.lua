@@ -1,6 +1,6 @@
 -- POP3 SASL AUTH (RFC 5034) with PLAIN (RFC 4616), LOGIN, CRAM-MD5 (RFC 2195) and SCRAM
 -- (RFC 5802), and APOP (RFC 1939 7). Mechanisms are used only when the connection's CAPA lists
--- them; MD5, HMAC and SCRAM come from mh.pop3_crypto (self-tested before use).
+-- them; MD5, HMAC and SCRAM come from mh.crypto (self-tested before use).
 local base64 = require("mh.base64")
 local pop3 = require("mh.pop3")
 local util = require("mh.util")

@@ -1,6 +1,7 @@
 -- mh.pop3: POP3 helpers (RFC 1939, RFC 2449, RFC 5034). Everything goes through conn:cmd, so the
 -- engine judges every exchange (and knows which replies are multi-line).
 local base64 = require("mh.base64")
+local crypto = require("mh.crypto")
 local util = require("mh.util")
 
 local M = {}
@@ -139,8 +140,7 @@ end
 -- apop_digest(timestamp, secret) -> 32 lower-case hex digits: MD5 of the timestamp (with its
 -- angle brackets) followed by the shared secret (RFC 1939 7).
 function M.apop_digest(timestamp, secret)
-  local crypto = require("mh.pop3_crypto")
-  crypto.require_ok("md5")
+  crypto.selftest({ quick = true })
   return crypto.hex(crypto.md5(timestamp .. secret))
 end
 
@@ -200,8 +200,7 @@ end
 -- auth_cram_md5(conn, user, pass) -> reply, challenge_text | nil, err. AUTH CRAM-MD5: the
 -- response is base64(user SP lower-hex HMAC-MD5(pass, challenge)) (RFC 2195 2).
 function M.auth_cram_md5(conn, user, pass)
-  local crypto = require("mh.pop3_crypto")
-  crypto.require_ok("md5")
+  crypto.selftest({ quick = true })
   local c, err = M.auth_cmd(conn, "AUTH CRAM-MD5")
   if not c then return nil, err end
   if c.status ~= "+" then return c end
@@ -210,9 +209,8 @@ function M.auth_cram_md5(conn, user, pass)
     conn:cmd("*")
     return c, nil
   end
-  local digest = crypto.hex(crypto.hmac_md5(pass, challenge))
   local r
-  r, err = M.auth_cmd(conn, base64.encode(user .. " " .. digest))
+  r, err = M.auth_cmd(conn, base64.encode(crypto.cram_md5_response(user, pass, challenge)))
   if not r then return nil, err end
   return r, challenge
 end
@@ -222,8 +220,7 @@ end
 -- initial response. hash is "sha1" or "sha256". info = { server_first =, server_final =,
 -- server_signature_ok = bool|nil, iterations = }. The user name must not contain "," or "=".
 function M.auth_scram(conn, user, pass, hash, nonce)
-  local crypto = require("mh.pop3_crypto")
-  crypto.require_ok("scram")
+  crypto.selftest() -- includes the RFC 5802 and RFC 7677 example exchanges
   local mech = hash == "sha1" and "SCRAM-SHA-1" or "SCRAM-SHA-256"
   local info = {}
   local first_bare = "n=" .. user .. ",r=" .. nonce

@@ -4,7 +4,7 @@ local M = {}
 -- need_credentials(t): ends the case as SKIP unless --user and a password were given.
 function M.need_credentials(t)
   if not t.user or not t.password then
-    t:skip("needs --user and --password-file (or --password)")
+    t:skip("needs --user and --password-file (or MAILHARNESS_PASSWORD)")
   end
 end
 
