@@ -10,6 +10,9 @@ bash ci/deps.sh
 
 jobs=$(nproc 2>/dev/null || echo 2)
 build=${MH_BUILD_DIR:-$root/build-ci}
+echo "== format"
+bash ci/check-format.sh
+
 echo "== configure ($build, ASan+UBSan)"
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMH_SANITIZE=address,undefined \
 	-DMH_BUILD_TESTS=ON >/dev/null

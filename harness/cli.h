@@ -13,6 +13,9 @@ int mh_cli_replay(int argc, char **argv);
 /* mailharness minimize FILE --target URL --oracle hang|disconnect|violation|crash [-o OUT] */
 int mh_cli_minimize(int argc, char **argv);
 
+/* mailharness fuzz --target URL --out DIR [...] (cli_fuzz.c): 0, 3 a crash or hang found, 2 */
+int mh_cli_fuzz(int argc, char **argv);
+
 /* mailharness compare [--markdown] [--only-differences] A.json [B.json ...] (cli_compare.c) */
 int mh_cli_compare(int argc, char **argv);
 struct mh_spec;

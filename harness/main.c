@@ -33,140 +33,90 @@ static void on_signal(int sig)
 }
 
 static const char usage_main[] =
-	"Usage: mailharness COMMAND [OPTIONS]\n"
-	"\n"
-	"Conformance test harness for SMTP, IMAP and POP3 servers.\n"
-	"\n"
-	"Commands:\n"
-	"  run     run conformance suites against one or more servers\n"
-	"  list    list the cases of the suites\n"
-	"  spec    print a protocol's command table (states, commands, permitted replies)\n"
-	"  compare print a case x server verdict matrix of several JSON reports\n"
-	"  replay  run a recorded dialogue or fuzz finding again; --to-lua makes it a test case\n"
-	"  minimize  shrink a dialogue that shows a finding (hang, disconnect, violation, crash)\n"
-	"\n"
-	"Options:\n"
-	"  -h, --help     show help (also: mailharness COMMAND --help)\n"
-	"  -V, --version  show the version\n"
-	"\n"
-	"Exit status: 0 all required checks passed, 1 conformance failures, 2 usage or\n"
-	"infrastructure error (bad option, unreachable server, a case ended in ERROR).\n";
+    "Usage: mailharness COMMAND [OPTIONS]\n"
+    "\n"
+    "Conformance test harness for SMTP, IMAP and POP3 servers.\n"
+    "\n"
+    "Commands:\n"
+    "  run     run conformance suites against one or more servers\n"
+    "  list    list the cases of the suites\n"
+    "  spec    print a protocol's command table (states, commands, permitted replies)\n"
+    "  compare print a case x server verdict matrix of several JSON reports\n"
+    "  replay  run a recorded dialogue or fuzz finding again; --to-lua makes it a test case\n"
+    "  minimize  shrink a dialogue that shows a finding (hang, disconnect, violation, crash)\n"
+    "  fuzz    mutate dialogues against a supervised server; keep crashes, hangs, violations\n"
+    "\n"
+    "Options:\n"
+    "  -h, --help     show help (also: mailharness COMMAND --help)\n"
+    "  -V, --version  show the version\n"
+    "\n"
+    "Exit status: 0 all required checks passed, 1 conformance failures, 2 usage or\n"
+    "infrastructure error (bad option, unreachable server, a case ended in ERROR).\n";
 
 static const char usage_run[] =
-	"Usage: mailharness run --target URL [--target URL ...] [OPTIONS]\n"
-	"\n"
-	"Runs the suites against each target and judges every reply against the RFC tables.\n"
-	"URL schemes: smtp, submission, smtps, submissions, imap, imaps, pop3, pop3s;\n"
-	"append ?starttls to upgrade with STARTTLS/STLS before the suite, e.g.\n"
-	"imap://127.0.0.1:143?starttls.\n"
-	"\n"
-	"Options:\n"
-	"  -t, --target URL        server to test (repeatable)\n"
-	"  -s, --suite DIR|FILE    Lua suite directory or file (repeatable; default: the shipped\n"
-	"                          suite of each target's protocol)\n"
-	"  -u, --user NAME         login name for cases that authenticate\n"
-	"      --password-file F   read the password from F (first line); or set\n"
-	"                          MAILHARNESS_PASSWORD. Passwords never appear in output.\n"
-	"  -r, --report FILE.json  write the JSON report (schema: reports/schema.json)\n"
-	"  -j, --junit FILE.xml    write a JUnit XML report\n"
-	"  -b, --baseline FILE     known failures: listed FAILs become XFAIL\n"
-	"      --write-baseline F  write a baseline listing this run's FAILs\n"
-	"  -f, --filter GLOB       only cases whose id matches (e.g. 'smtp.rcpt.*')\n"
-	"      --profile NAME      server role: smtp mx (default; submission:// targets:\n"
-	"                          submission) or submission, imap rev1 (default) or rev2;\n"
-	"                          NAME,NAME for SMTP and IMAP targets. Selects the cases of\n"
-	"                          that role; scripts see it as t.profile\n"
-	"  -p, --param KEY=VALUE   parameter for the scripts (repeatable), e.g. rcpt=alice@example.test\n"
-	"  -J, --jobs N            run N cases in parallel (default 1)\n"
-	"      --timeout MS        per network operation (default 10000)\n"
-	"      --case-timeout MS   per case (default 60000)\n"
-	"  -k, --insecure          do not verify TLS certificates\n"
-	"      --tls-verify        verify certificates on loopback hosts too (by default only\n"
-	"                          non-loopback hosts are verified)\n"
-	"      --ca-file FILE      trust the CA certificates in FILE\n"
-	"      --allow-destructive run cases that delete data (e.g. POP3 DELE then QUIT)\n"
-	"      --strict            SHOULD-level failures also give exit status 1\n"
-	"  -v, --verbose           print every check and the transcript of each case\n"
-	"      --no-color          no colours (also when NO_COLOR is set or not a terminal)\n"
-	"      --record DIR        save every connection of every case as a dialogue file\n"
-	"                          DIR/<case>.<conn>.dlg (fuzz seeds; docs/FUZZING.md)\n"
-	"  -h, --help              this help\n";
+    "Usage: mailharness run --target URL [--target URL ...] [OPTIONS]\n"
+    "\n"
+    "Runs the suites against each target and judges every reply against the RFC tables.\n"
+    "URL schemes: smtp, submission, smtps, submissions, imap, imaps, pop3, pop3s;\n"
+    "append ?starttls to upgrade with STARTTLS/STLS before the suite, e.g.\n"
+    "imap://127.0.0.1:143?starttls.\n"
+    "\n"
+    "Options:\n"
+    "  -t, --target URL        server to test (repeatable)\n"
+    "  -s, --suite DIR|FILE    Lua suite directory or file (repeatable; default: the shipped\n"
+    "                          suite of each target's protocol)\n"
+    "  -u, --user NAME         login name for cases that authenticate\n"
+    "      --password-file F   read the password from F (first line); or set\n"
+    "                          MAILHARNESS_PASSWORD. Passwords never appear in output.\n"
+    "  -r, --report FILE.json  write the JSON report (schema: reports/schema.json)\n"
+    "  -j, --junit FILE.xml    write a JUnit XML report\n"
+    "  -b, --baseline FILE     known failures: listed FAILs become XFAIL\n"
+    "      --write-baseline F  write a baseline listing this run's FAILs\n"
+    "  -f, --filter GLOB       only cases whose id matches (e.g. 'smtp.rcpt.*')\n"
+    "      --profile NAME      server role: smtp mx (default; submission:// targets:\n"
+    "                          submission) or submission, imap rev1 (default) or rev2;\n"
+    "                          NAME,NAME for SMTP and IMAP targets. Selects the cases of\n"
+    "                          that role; scripts see it as t.profile\n"
+    "  -p, --param KEY=VALUE   parameter for the scripts (repeatable), e.g. "
+    "rcpt=alice@example.test\n"
+    "  -J, --jobs N            run N cases in parallel (default 1)\n"
+    "      --timeout MS        per network operation (default 10000)\n"
+    "      --case-timeout MS   per case (default 60000)\n"
+    "  -k, --insecure          do not verify TLS certificates\n"
+    "      --tls-verify        verify certificates on loopback hosts too (by default only\n"
+    "                          non-loopback hosts are verified)\n"
+    "      --ca-file FILE      trust the CA certificates in FILE\n"
+    "      --allow-destructive run cases that delete data (e.g. POP3 DELE then QUIT)\n"
+    "      --strict            SHOULD-level failures also give exit status 1\n"
+    "  -v, --verbose           print every check and the transcript of each case\n"
+    "      --no-color          no colours (also when NO_COLOR is set or not a terminal)\n"
+    "      --record DIR        save every connection of every case as a dialogue file\n"
+    "                          DIR/<case>.<conn>.dlg (fuzz seeds; docs/FUZZING.md)\n"
+    "  -h, --help              this help\n";
 
 static const char usage_list[] =
-	"Usage: mailharness list [--suite DIR|FILE ...] [--proto smtp|imap|pop3] [--filter GLOB]\n"
-	"                        [--markdown]\n"
-	"\n"
-	"Lists the cases of the suites: id, protocol, level, RFC section and title.\n"
-	"  --markdown   Markdown: counts, then a table per protocol (docs/SUITES.md is made\n"
-	"               with it: ci/gen-docs.sh)\n";
+    "Usage: mailharness list [--suite DIR|FILE ...] [--proto smtp|imap|pop3] [--filter GLOB]\n"
+    "                        [--markdown]\n"
+    "\n"
+    "Lists the cases of the suites: id, protocol, level, RFC section and title.\n"
+    "  --markdown   Markdown: counts, then a table per protocol (docs/SUITES.md is made\n"
+    "               with it: ci/gen-docs.sh)\n";
 
 static const char usage_spec[] =
-	"Usage: mailharness spec smtp|imap|pop3 [--file SPEC.json]\n"
-	"       mailharness spec smtp|imap|pop3 --matrix [--report R.json ...] [--markdown]\n"
-	"\n"
-	"Prints the command table: states, the commands allowed in each, the replies the RFC\n"
-	"permits and the next state, with the RFC section and requirement level.\n"
-	"\n"
-	"  --matrix         the state x command coverage matrix instead: rows are the states that\n"
-	"                   read commands (without those marked \"matrix\": false), columns the\n"
-	"                   commands; core cells (commands without a capability gate) and\n"
-	"                   extension cells are counted apart. Each cell: allowed or refused there\n"
-	"  --report R.json  with --matrix: the cases of this report's coverage that covered each\n"
-	"                   cell (repeatable; the reports are merged), and the totals\n"
-	"  --markdown       with --matrix: Markdown tables\n"
-	"  --file SPEC.json another spec file than the shipped one\n";
-
-/* Where scripts/ and specs/ are: $MAILHARNESS_DATADIR, <exe>/../share/mailharness, the source
-   tree (when run from a build directory), then the configured install path. */
-static const char *find_datadir(void)
-{
-	static char buf[PATH_MAX + 64];
-	const char *env = getenv("MAILHARNESS_DATADIR");
-	if (env != NULL && *env != '\0')
-		return env;
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	struct stat st;
-	if (n > 0) {
-		exe[n] = '\0';
-		char *slash = strrchr(exe, '/');
-		if (slash != NULL) {
-			*slash = '\0';
-			snprintf(buf, sizeof(buf), "%.4000s/../share/mailharness", exe);
-			char probe[PATH_MAX + 32];
-			snprintf(probe, sizeof(probe), "%.4000s/specs/smtp.json", buf);
-			if (stat(probe, &st) == 0)
-				return buf;
-		}
-	}
-#ifdef MH_SOURCE_DIR
-	if (stat(MH_SOURCE_DIR "/specs/smtp.json", &st) == 0)
-		return MH_SOURCE_DIR;
-#endif
-#ifdef MH_DATADIR
-	return MH_DATADIR;
-#else
-	return ".";
-#endif
-}
-
-static char *read_password(const char *file)
-{
-	if (file == NULL) {
-		const char *env = getenv("MAILHARNESS_PASSWORD");
-		return env != NULL ? mh_strdup(env) : NULL;
-	}
-	struct mh_error err;
-	mh_error_init(&err);
-	size_t len = 0;
-	char *s = mh_read_file(file, 4096, &len, &err);
-	if (s == NULL) {
-		fprintf(stderr, "mailharness: --password-file: %s\n", err.msg);
-		return NULL;
-	}
-	s[strcspn(s, "\r\n")] = '\0';
-	return s;
-}
+    "Usage: mailharness spec smtp|imap|pop3 [--file SPEC.json]\n"
+    "       mailharness spec smtp|imap|pop3 --matrix [--report R.json ...] [--markdown]\n"
+    "\n"
+    "Prints the command table: states, the commands allowed in each, the replies the RFC\n"
+    "permits and the next state, with the RFC section and requirement level.\n"
+    "\n"
+    "  --matrix         the state x command coverage matrix instead: rows are the states that\n"
+    "                   read commands (without those marked \"matrix\": false), columns the\n"
+    "                   commands; core cells (commands without a capability gate) and\n"
+    "                   extension cells are counted apart. Each cell: allowed or refused there\n"
+    "  --report R.json  with --matrix: the cases of this report's coverage that covered each\n"
+    "                   cell (repeatable; the reports are merged), and the totals\n"
+    "  --markdown       with --matrix: Markdown tables\n"
+    "  --file SPEC.json another spec file than the shipped one\n";
 
 struct cli_console {
 	struct mh_console con;
@@ -179,7 +129,7 @@ static void on_start(void *ud, const struct mh_case_result *c, size_t started, s
 }
 
 static void on_done(void *ud, const struct mh_run *run, const struct mh_case_result *c, size_t done,
-		    size_t total)
+                    size_t total)
 {
 	struct cli_console *cc = ud;
 	mh_console_case(&cc->con, run, c, done, total);
@@ -189,8 +139,8 @@ static int parse_long(const char *opt, const char *s, long min, long max, long *
 {
 	unsigned long long v;
 	if (mh_parse_uint(s, (unsigned long long)min, (unsigned long long)max, &v) != 0) {
-		fprintf(stderr, "mailharness: %s expects a number from %ld to %ld, got '%s'\n", opt, min,
-			max, s);
+		fprintf(stderr, "mailharness: %s expects a number from %ld to %ld, got '%s'\n", opt,
+		        min, max, s);
 		return -1;
 	}
 	*out = (long)v;
@@ -199,34 +149,44 @@ static int parse_long(const char *opt, const char *s, long min, long max, long *
 
 static int cmd_run(int argc, char **argv)
 {
-	enum { O_PWFILE = 256, O_WRITE_BASELINE, O_PROFILE, O_TIMEOUT, O_CASE_TIMEOUT, O_CA,
-	       O_DESTRUCTIVE, O_STRICT, O_NOCOLOR, O_TLS_VERIFY,
-	       O_RECORD };
+	enum {
+		O_PWFILE = 256,
+		O_WRITE_BASELINE,
+		O_PROFILE,
+		O_TIMEOUT,
+		O_CASE_TIMEOUT,
+		O_CA,
+		O_DESTRUCTIVE,
+		O_STRICT,
+		O_NOCOLOR,
+		O_TLS_VERIFY,
+		O_RECORD
+	};
 	static const struct option opts[] = {
-		{"target", required_argument, NULL, 't'},
-		{"suite", required_argument, NULL, 's'},
-		{"user", required_argument, NULL, 'u'},
-		{"password-file", required_argument, NULL, O_PWFILE},
-		{"report", required_argument, NULL, 'r'},
-		{"junit", required_argument, NULL, 'j'},
-		{"baseline", required_argument, NULL, 'b'},
-		{"write-baseline", required_argument, NULL, O_WRITE_BASELINE},
-		{"filter", required_argument, NULL, 'f'},
-		{"profile", required_argument, NULL, O_PROFILE},
-		{"param", required_argument, NULL, 'p'},
-		{"jobs", required_argument, NULL, 'J'},
-		{"timeout", required_argument, NULL, O_TIMEOUT},
-		{"case-timeout", required_argument, NULL, O_CASE_TIMEOUT},
-		{"insecure", no_argument, NULL, 'k'},
-		{"ca-file", required_argument, NULL, O_CA},
-		{"tls-verify", no_argument, NULL, O_TLS_VERIFY},
-		{"allow-destructive", no_argument, NULL, O_DESTRUCTIVE},
-		{"strict", no_argument, NULL, O_STRICT},
-		{"verbose", no_argument, NULL, 'v'},
-		{"no-color", no_argument, NULL, O_NOCOLOR},
-		{"record", required_argument, NULL, O_RECORD},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"target", required_argument, NULL, 't'},
+	    {"suite", required_argument, NULL, 's'},
+	    {"user", required_argument, NULL, 'u'},
+	    {"password-file", required_argument, NULL, O_PWFILE},
+	    {"report", required_argument, NULL, 'r'},
+	    {"junit", required_argument, NULL, 'j'},
+	    {"baseline", required_argument, NULL, 'b'},
+	    {"write-baseline", required_argument, NULL, O_WRITE_BASELINE},
+	    {"filter", required_argument, NULL, 'f'},
+	    {"profile", required_argument, NULL, O_PROFILE},
+	    {"param", required_argument, NULL, 'p'},
+	    {"jobs", required_argument, NULL, 'J'},
+	    {"timeout", required_argument, NULL, O_TIMEOUT},
+	    {"case-timeout", required_argument, NULL, O_CASE_TIMEOUT},
+	    {"insecure", no_argument, NULL, 'k'},
+	    {"ca-file", required_argument, NULL, O_CA},
+	    {"tls-verify", no_argument, NULL, O_TLS_VERIFY},
+	    {"allow-destructive", no_argument, NULL, O_DESTRUCTIVE},
+	    {"strict", no_argument, NULL, O_STRICT},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"no-color", no_argument, NULL, O_NOCOLOR},
+	    {"record", required_argument, NULL, O_RECORD},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct mh_run_opts o;
 	memset(&o, 0, sizeof(o));
@@ -239,7 +199,8 @@ static int cmd_run(int argc, char **argv)
 	const char **suites = mh_calloc((size_t)argc + 1, sizeof(char *));
 	const char **params = mh_calloc((size_t)argc + 1, sizeof(char *));
 	size_t nparams = 0;
-	const char *pwfile = NULL, *report = NULL, *junit = NULL, *baseline = NULL, *write_bl = NULL;
+	const char *pwfile = NULL, *report = NULL, *junit = NULL, *baseline = NULL,
+	           *write_bl = NULL;
 	bool strict = false, nocolor = false;
 	int status = EXIT_USAGE;
 	char *password = NULL;
@@ -259,7 +220,9 @@ static int cmd_run(int argc, char **argv)
 		case O_PROFILE: o.profile = optarg; break;
 		case 'p':
 			if (strchr(optarg, '=') == NULL) {
-				fprintf(stderr, "mailharness: --param expects KEY=VALUE, got '%s'\n", optarg);
+				fprintf(stderr,
+				        "mailharness: --param expects KEY=VALUE, got '%s'\n",
+				        optarg);
 				goto out;
 			}
 			params[nparams++] = optarg;
@@ -288,7 +251,8 @@ static int cmd_run(int argc, char **argv)
 		case O_NOCOLOR: nocolor = true; break;
 		case O_RECORD:
 			if (mkdir(optarg, 0755) != 0 && errno != EEXIST) {
-				fprintf(stderr, "mailharness: --record %s: %s\n", optarg, strerror(errno));
+				fprintf(stderr, "mailharness: --record %s: %s\n", optarg,
+				        strerror(errno));
 				goto out;
 			}
 			o.record_dir = optarg;
@@ -298,22 +262,23 @@ static int cmd_run(int argc, char **argv)
 			fputs(usage_run, stdout);
 			status = EXIT_OK;
 			goto out;
-		default:
-			fputs(usage_run, stderr);
-			goto out;
+		default: fputs(usage_run, stderr); goto out;
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "mailharness run: unexpected argument '%s'\n%s", argv[optind], usage_run);
+		fprintf(stderr, "mailharness run: unexpected argument '%s'\n%s", argv[optind],
+		        usage_run);
 		goto out;
 	}
 	if (o.ntargets == 0) {
-		fprintf(stderr, "mailharness run: at least one --target URL is required\n\n%s", usage_run);
+		fprintf(stderr, "mailharness run: at least one --target URL is required\n\n%s",
+		        usage_run);
 		goto out;
 	}
 	if (pwfile != NULL || getenv("MAILHARNESS_PASSWORD") != NULL) {
-		password = read_password(pwfile);
-		if (password == NULL)
+		bool failed = false;
+		password = mh_cli_read_password(pwfile, &failed);
+		if (failed)
 			goto out;
 	}
 	struct mh_baseline *bl = NULL;
@@ -327,7 +292,7 @@ static int cmd_run(int argc, char **argv)
 	o.suites = suites;
 	o.params = params;
 	o.password = password;
-	o.datadir = find_datadir();
+	o.datadir = mh_cli_datadir();
 	o.stop = &stop_flag;
 	o.baseline = bl;
 
@@ -359,7 +324,8 @@ static int cmd_run(int argc, char **argv)
 	mh_console_clear_progress(&cc.con);
 	for (size_t i = 0; i < run.ntargets; i++)
 		if (run.targets[i].probe_error != NULL)
-			fprintf(stderr, "mailharness: %s: %s\n", run.targets[i].url, run.targets[i].probe_error);
+			fprintf(stderr, "mailharness: %s: %s\n", run.targets[i].url,
+			        run.targets[i].probe_error);
 	if (bl != NULL)
 		mh_baseline_apply(bl, &run);
 	status = mh_run_exit_status(&run, strict);
@@ -381,9 +347,11 @@ static int cmd_run(int argc, char **argv)
 		status = EXIT_USAGE;
 	}
 	if (o.record_dir != NULL)
-		fprintf(stderr, "mailharness: recorded %zu dialogue(s) into %s%s\n", rec_stats.saved,
-			o.record_dir, rec_stats.unsafe ? " (connections carrying the password in a form "
-			"without a placeholder were not saved)" : "");
+		fprintf(stderr, "mailharness: recorded %zu dialogue(s) into %s%s\n",
+		        rec_stats.saved, o.record_dir,
+		        rec_stats.unsafe ? " (connections carrying the password in a form "
+		                           "without a placeholder were not saved)"
+		                         : "");
 	if (rec_stats.failed) {
 		fprintf(stderr, "mailharness: --record: %s\n", rec_stats.error);
 		status = EXIT_USAGE;
@@ -403,9 +371,9 @@ out:
 static int cmd_list(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"suite", required_argument, NULL, 's'}, {"proto", required_argument, NULL, 'P'},
-		{"filter", required_argument, NULL, 'f'}, {"markdown", no_argument, NULL, 'm'},
-		{"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+	    {"suite", required_argument, NULL, 's'},  {"proto", required_argument, NULL, 'P'},
+	    {"filter", required_argument, NULL, 'f'}, {"markdown", no_argument, NULL, 'm'},
+	    {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
 	};
 	struct mh_run_opts o;
 	memset(&o, 0, sizeof(o));
@@ -430,12 +398,13 @@ static int cmd_list(int argc, char **argv)
 		}
 	}
 	if (proto != NULL && mh_proto_from_name(proto) < 0) {
-		fprintf(stderr, "mailharness list: unknown protocol '%s' (smtp, imap, pop3)\n", proto);
+		fprintf(stderr, "mailharness list: unknown protocol '%s' (smtp, imap, pop3)\n",
+		        proto);
 		free(suites);
 		return EXIT_USAGE;
 	}
 	o.suites = suites;
-	o.datadir = find_datadir();
+	o.datadir = mh_cli_datadir();
 	struct mh_case_meta *cases = NULL;
 	size_t n = 0;
 	struct mh_error err;
@@ -453,9 +422,10 @@ static int cmd_list(int argc, char **argv)
 			shown++;
 			printf("%-40s %-5s %-6s %-22s %s%s%s%s%s%s%s\n", m->id, m->proto,
 			       mh_level_name(m->level), m->rfc, m->title,
-			       m->capability ? "  [requires " : "", m->capability ? m->capability : "",
-			       m->capability ? "]" : "", m->profile ? "  [profile " : "",
-			       m->profile ? m->profile : "", m->profile ? "]" : "");
+			       m->capability ? "  [requires " : "",
+			       m->capability ? m->capability : "", m->capability ? "]" : "",
+			       m->profile ? "  [profile " : "", m->profile ? m->profile : "",
+			       m->profile ? "]" : "");
 		}
 		if (markdown) {
 			struct mh_buf md;
@@ -478,12 +448,9 @@ static int cmd_list(int argc, char **argv)
 static int cmd_spec(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"file", required_argument, NULL, 'F'},
-		{"matrix", no_argument, NULL, 'M'},
-		{"report", required_argument, NULL, 'r'},
-		{"markdown", no_argument, NULL, 'm'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"file", required_argument, NULL, 'F'},   {"matrix", no_argument, NULL, 'M'},
+	    {"report", required_argument, NULL, 'r'}, {"markdown", no_argument, NULL, 'm'},
+	    {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
 	};
 	const char *file = NULL;
 	bool matrix = false, markdown = false;
@@ -496,20 +463,28 @@ static int cmd_spec(int argc, char **argv)
 		case 'M': matrix = true; break;
 		case 'r': reports[nreports++] = optarg; break;
 		case 'm': markdown = true; break;
-		case 'h': free(reports); fputs(usage_spec, stdout); return EXIT_OK;
-		default: free(reports); fputs(usage_spec, stderr); return EXIT_USAGE;
+		case 'h':
+			free(reports);
+			fputs(usage_spec, stdout);
+			return EXIT_OK;
+		default:
+			free(reports);
+			fputs(usage_spec, stderr);
+			return EXIT_USAGE;
 		}
 	}
 	if (optind != argc - 1 || (!matrix && (nreports > 0 || markdown))) {
 		if (optind == argc - 1)
-			fputs("mailharness spec: --report and --markdown go with --matrix\n", stderr);
+			fputs("mailharness spec: --report and --markdown go with --matrix\n",
+			      stderr);
 		free(reports);
 		fputs(usage_spec, stderr);
 		return EXIT_USAGE;
 	}
 	int p = mh_proto_from_name(argv[optind]);
 	if (p < 0) {
-		fprintf(stderr, "mailharness spec: unknown protocol '%s' (smtp, imap, pop3)\n", argv[optind]);
+		fprintf(stderr, "mailharness spec: unknown protocol '%s' (smtp, imap, pop3)\n",
+		        argv[optind]);
 		free(reports);
 		return EXIT_USAGE;
 	}
@@ -517,7 +492,7 @@ static int cmd_spec(int argc, char **argv)
 	if (file != NULL)
 		snprintf(path, sizeof(path), "%s", file);
 	else
-		mh_runner_spec_path(find_datadir(), p, path, sizeof(path));
+		mh_runner_spec_path(mh_cli_datadir(), p, path, sizeof(path));
 	struct mh_error err;
 	mh_error_init(&err);
 	struct mh_spec *spec = mh_spec_load(path, &err);
@@ -554,15 +529,16 @@ int main(int argc, char **argv)
 		return EXIT_OK;
 	}
 	if (strcmp(cmd, "-V") == 0 || strcmp(cmd, "--version") == 0) {
-		printf("mailharness %s\ndata: %s\n", MH_VERSION, find_datadir());
+		printf("mailharness %s\ndata: %s\n", MH_VERSION, mh_cli_datadir());
 		return EXIT_OK;
 	}
 	static const struct {
 		const char *name;
 		int (*fn)(int, char **);
-	} cmds[] = {{"run", cmd_run}, {"list", cmd_list}, {"spec", cmd_spec},
-		    {"compare", mh_cli_compare},
-		    {"replay", mh_cli_replay}, {"minimize", mh_cli_minimize}};
+	} cmds[] = {{"run", cmd_run},          {"list", cmd_list},
+	            {"spec", cmd_spec},        {"compare", mh_cli_compare},
+	            {"replay", mh_cli_replay}, {"minimize", mh_cli_minimize},
+	            {"fuzz", mh_cli_fuzz}};
 	for (size_t i = 0; i < MH_ARRAY_SIZE(cmds); i++)
 		if (strcmp(cmd, cmds[i].name) == 0)
 			return cmds[i].fn(argc - 1, argv + 1);
