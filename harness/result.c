@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TRANSCRIPT_CAP (4u * 1024 * 1024) /* bytes kept per case; the rest is counted as dropped   \
-	                                   */
+/* bytes of transcript kept per case; the rest is counted as dropped */
+#define TRANSCRIPT_CAP (4u * 1024 * 1024)
 
 static const char *const verdict_names[] = {
     [MH_V_PASS] = "PASS",   [MH_V_FAIL] = "FAIL",   [MH_V_SKIP] = "SKIP",
