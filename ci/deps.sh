@@ -5,7 +5,7 @@ set -euo pipefail
 
 PKGS=(build-essential cmake pkg-config libssl-dev liblua5.4-dev lua5.4 libjansson-dev
       afl++ clang libclang-rt-14-dev dovecot-imapd dovecot-pop3d postfix openssl
-      python3 python3-jsonschema libxml2-utils time procps clang-format)
+      python3 python3-jsonschema libxml2-utils time procps clang-format strace)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -17,6 +17,9 @@ fail() {
 
 rm -rf "$work"
 mkdir -p "$work"
+# The target is not sanitized; the caller's ASAN_OPTIONS (ci/test.sh sets some) would make
+# afl-fuzz refuse to start ("Custom ASAN_OPTIONS set without symbolize=0").
+unset ASAN_OPTIONS UBSAN_OPTIONS MSAN_OPTIONS
 AFL_CUSTOM_MUTATOR_LIBRARY=$lib AFL_CUSTOM_MUTATOR_ONLY=1 AFL_SKIP_CPUFREQ=1 AFL_NO_UI=1 \
 	AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_AFFINITY=1 \
 	MAILHARNESS_PROTO=smtp \
