@@ -173,7 +173,9 @@ if [ "${#samples[@]}" -gt 0 ]; then
 	sorted=$(printf '%s\n' "${samples[@]}" | sort -n)
 	line "campaign of ${rss_s} s against the fixture: RSS samples" "${#samples[@]} (every 3 s)"
 	line "  RSS min / max (MB)" "$(( $(echo "$sorted" | head -1) / 1024 )) / $(( $(echo "$sorted" | tail -1) / 1024 ))"
-	line "  RSS first / last sample (MB)" "$(( samples[0] / 1024 )) / $(( samples[${#samples[@]} - 1] / 1024 ))"
+	n=${#samples[@]}
+	line "  RSS at 10% / 25% / 50% / 75% / 100% of the run (MB)" \
+		"$((samples[n / 10] / 1024)) / $((samples[n / 4] / 1024)) / $((samples[n / 2] / 1024)) / $((samples[n * 3 / 4] / 1024)) / $((samples[n - 1] / 1024))"
 	line "  peak RSS, VmHWM (MB)" "$(sed -n 's/^peak_rss_mb *: *//p' "$work/rss/w0/fuzzer_stats")"
 	line "  dialogues, findings" "$(sed -n 's/^execs_done *: *//p' "$work/rss/w0/fuzzer_stats") dialogues; $(grep -o 'new: .*disconnects' "$work/rss.log")"
 fi
