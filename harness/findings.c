@@ -156,59 +156,17 @@ long mh_findings_list(const char *dir, size_t max, char ***names_r)
 	return (long)n;
 }
 
-static int fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	int rc = fsync(fd);
-	close(fd);
-	return rc;
-}
-
 int mh_findings_write(const char *dir, const char *name, const void *data, size_t n, bool durable,
                       struct mh_error *err)
 {
-	char tmp[4096], path[4096];
-	if (snprintf(tmp, sizeof(tmp), "%s/.tmp.%s", dir, name) >= (int)sizeof(tmp) ||
-	    snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path)) {
+	char path[4096];
+	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path)) {
 		mh_error_set(err, "%s/%s: path too long", dir, name);
 		return -1;
 	}
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		mh_error_set(err, "%s: %s", tmp, strerror(errno));
-		return -1;
-	}
-	const unsigned char *p = data;
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			mh_error_set(err, "%s: write: %s", tmp, strerror(errno));
-			close(fd);
-			unlink(tmp);
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	if ((durable && fsync(fd) != 0) || close(fd) != 0) {
-		mh_error_set(err, "%s: %s", tmp, strerror(errno));
-		unlink(tmp);
-		return -1;
-	}
-	if (rename(tmp, path) != 0) {
-		mh_error_set(err, "rename %s: %s", path, strerror(errno));
-		unlink(tmp);
-		return -1;
-	}
-	if (durable && fsync_dir(dir) != 0) {
-		mh_error_set(err, "fsync %s: %s", dir, strerror(errno));
-		return -1;
-	}
-	return 0;
+	/* the ".tmp." prefix is what remove_temps() cleans up on resume */
+	const struct mh_write_opts o = {.tmp_prefix = ".tmp.", .no_sync = !durable};
+	return mh_write_file_atomic_opts(path, data, n, &o, err);
 }
 
 /* Removes .tmp.* files (a write interrupted by kill -9) from dir. */
@@ -542,7 +500,7 @@ void mh_findings_forget(struct mh_findings *f, enum mh_find_class c, const char 
 		return;
 	char dir[2200];
 	snprintf(dir, sizeof(dir), "%s/%s", f->dir, class_dirs[c]);
-	fsync_dir(dir);
+	mh_fsync_dir(dir);
 	if (f->count[c] > 0)
 		f->count[c]--;
 	if (c == MH_FC_VIOLATION && kind != NULL && strcmp(kind, "disconnect") == 0 &&

@@ -131,8 +131,8 @@ long mh_findings_name_id(const char *name);
 /* "SIGSEGV" etc., "signal" for others. */
 const char *mh_findings_signal_name(int sig);
 
-/* Writes data to dir/name atomically: dir/.tmp.name, then rename; durable: fsync of the file
-   before and of the directory after. -1 + err. */
+/* Writes data to dir/name atomically (mh_write_file_atomic_opts): dir/.tmp.name, then rename;
+   durable: fsync of the file before and of the directory after. -1 + err. */
 int mh_findings_write(const char *dir, const char *name, const void *data, size_t n, bool durable,
                       struct mh_error *err);
 

@@ -263,35 +263,79 @@ bool mh_glob_match(const char *p, const char *s)
 	return *p == '\0';
 }
 
-int mh_write_file_atomic(const char *path, const void *data, size_t n, struct mh_error *err)
+int mh_fsync_dir(const char *dir)
 {
-	char tmp[4096];
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp)) {
-		mh_error_set(err, "%s: path too long", path);
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
 		return -1;
-	}
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		mh_error_set(err, "%s: %s", tmp, strerror(errno));
-		return -1;
-	}
-	const unsigned char *p = data;
-	size_t left = n;
-	while (left > 0) {
-		ssize_t w = write(fd, p, left);
+	int rc = fsync(fd);
+	int saved = errno;
+	close(fd);
+	if (rc != 0 && saved == EINVAL)
+		return 0; /* the file system cannot sync a directory: nothing more to do */
+	errno = saved;
+	return rc;
+}
+
+/* Writes all n bytes to fd. 0 / -1 (errno). */
+static int write_all(int fd, const unsigned char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0) {
-			mh_error_set(err, "%s: write: %s", tmp, strerror(errno));
-			close(fd);
-			unlink(tmp);
+			if (w == 0)
+				errno = EIO;
 			return -1;
 		}
 		p += w;
-		left -= (size_t)w;
+		n -= (size_t)w;
 	}
-	if (fsync(fd) != 0 || close(fd) != 0) {
-		mh_error_set(err, "%s: %s", tmp, strerror(errno));
+	return 0;
+}
+
+int mh_write_file_atomic_opts(const char *path, const void *data, size_t n,
+                              const struct mh_write_opts *o, struct mh_error *err)
+{
+	static const struct mh_write_opts defaults;
+	if (o == NULL)
+		o = &defaults;
+	const char *slash = strrchr(path, '/');
+	size_t dirlen = slash != NULL ? (size_t)(slash - path) : 0; /* "/x": dir "/" */
+	const char *base = slash != NULL ? slash + 1 : path;
+	char tmp[4096], dir[4096];
+	int k = o->tmp_prefix == NULL
+	            ? snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid())
+	            : snprintf(tmp, sizeof(tmp), "%.*s%s%s", (int)(base - path), path,
+	                       o->tmp_prefix, base);
+	if (*base == '\0' || k < 0 || k >= (int)sizeof(tmp)) {
+		mh_error_set(err, "%s: %s", path, *base == '\0' ? "no file name" : "path too long");
+		return -1;
+	}
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", dirlen > 0 ? (int)dirlen : 1, path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		mh_error_set(err, "%s: cannot create %s: %s", path, tmp, strerror(errno));
+		return -1;
+	}
+	if (write_all(fd, data, n) != 0) {
+		mh_error_set(err, "%s: write %s: %s", path, tmp, strerror(errno));
+		close(fd);
+		unlink(tmp);
+		return -1;
+	}
+	if (!o->no_sync && fsync(fd) != 0) {
+		mh_error_set(err, "%s: fsync %s: %s", path, tmp, strerror(errno));
+		close(fd);
+		unlink(tmp);
+		return -1;
+	}
+	if (close(fd) != 0) {
+		mh_error_set(err, "%s: close %s: %s", path, tmp, strerror(errno));
 		unlink(tmp);
 		return -1;
 	}
@@ -300,7 +344,16 @@ int mh_write_file_atomic(const char *path, const void *data, size_t n, struct mh
 		unlink(tmp);
 		return -1;
 	}
+	if (!o->no_sync && mh_fsync_dir(dir) != 0) {
+		mh_error_set(err, "%s: fsync of directory %s: %s", path, dir, strerror(errno));
+		return -1;
+	}
 	return 0;
+}
+
+int mh_write_file_atomic(const char *path, const void *data, size_t n, struct mh_error *err)
+{
+	return mh_write_file_atomic_opts(path, data, n, NULL, err);
 }
 
 char *mh_read_file(const char *path, size_t max, size_t *len_r, struct mh_error *err)

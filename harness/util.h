@@ -62,8 +62,26 @@ bool mh_strncaseeq(const char *a, const char *b, size_t n);
 void mh_buf_append_escaped(struct mh_buf *b, const unsigned char *data, size_t n, size_t max);
 /* fnmatch-style glob over ids ('*', '?'); returns true on match. */
 bool mh_glob_match(const char *pattern, const char *s);
-/* Writes data to path atomically: temp file in the same directory, fsync, rename. 0 / -1 (err). */
+/* How mh_write_file_atomic_opts writes; all zero (or a NULL pointer) = mh_write_file_atomic. */
+struct mh_write_opts {
+	/* NULL: the temp file is "<path>.tmp.<pid>"; else "<dir of path>/<tmp_prefix><file name>"
+	   (findings.c uses ".tmp." and removes such leftovers when a campaign resumes). */
+	const char *tmp_prefix;
+	/* Neither fsync: still atomic for readers and against kill -9, not against power loss. */
+	bool no_sync;
+};
+
+/* Writes data to path atomically: a temp file in the same directory (mode 0644), fsync of it,
+   rename over path, fsync of the directory. 0 / -1 (err, naming path). On -1 the temp file is
+   gone; path is either untouched or, when only the directory fsync failed, already replaced (a
+   file system that cannot sync directories, EINVAL, is not a failure). */
 int mh_write_file_atomic(const char *path, const void *data, size_t n, struct mh_error *err);
+/* The same with options (o may be NULL). */
+int mh_write_file_atomic_opts(const char *path, const void *data, size_t n,
+                              const struct mh_write_opts *o, struct mh_error *err);
+/* fsyncs a directory (after a rename or unlink in it). 0, also when the file system answers
+   EINVAL (it cannot sync directories); -1 (errno) otherwise. */
+int mh_fsync_dir(const char *dir);
 /* Reads a whole file up to max bytes into a new NUL-terminated buffer. Returns NULL on error (err).
  */
 char *mh_read_file(const char *path, size_t max, size_t *len_r, struct mh_error *err);

@@ -3,7 +3,10 @@
 #include "util.h"
 #include "tap.h"
 
+#include <dirent.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 struct uint_row {
@@ -217,6 +220,144 @@ static void test_files(void)
 	rmdir(dir);
 }
 
+/* Lists the names in dir other than "." and "..", comma-separated, in readdir order. */
+static void dir_entries(const char *dir, char *out, size_t outlen)
+{
+	out[0] = '\0';
+	DIR *d = opendir(dir);
+	if (d == NULL)
+		return;
+	struct dirent *e;
+	size_t used = 0;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		int k = snprintf(out + used, outlen - used, "%s%s", used ? "," : "", e->d_name);
+		if (k < 0 || (size_t)k >= outlen - used)
+			break;
+		used += (size_t)k;
+	}
+	closedir(d);
+}
+
+/* Whether the file at path holds exactly the n bytes of want. */
+static bool file_is(const char *path, const void *want, size_t n)
+{
+	struct mh_error err;
+	mh_error_init(&err);
+	size_t len = 0;
+	char *back = mh_read_file(path, 1 << 20, &len, &err);
+	bool ok = back != NULL && len == n && memcmp(back, want, n) == 0 && back[len] == '\0';
+	free(back);
+	return ok;
+}
+
+struct atomic_row {
+	const char *tmp_prefix;
+	bool no_sync;
+	const char *data;
+};
+
+static const struct atomic_row atomic_rows[] = {
+    {NULL, false, "default: <path>.tmp.<pid>, fsynced"},
+    {".tmp.", false, "findings: <dir>/.tmp.<name>, fsynced"},
+    {".tmp.", true, "findings queue/stats: <dir>/.tmp.<name>, no fsync"},
+    {NULL, true, ""},
+};
+
+/* Writes into a directory the process cannot write to; returns whether it failed as it must
+   (-1, the target path in the message). Run as root, the check happens in a child that drops
+   to nobody (root writes anywhere); *skipped_r is set if that is impossible. */
+static bool unwritable_dir_fails(const char *dir, char *msg, size_t msglen, bool *skipped_r)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "%s/out.bin", dir);
+	*skipped_r = false;
+	msg[0] = '\0';
+	if (chmod(dir, 0555) != 0)
+		return false;
+	int pfd[2];
+	if (pipe(pfd) != 0)
+		return false;
+	pid_t pid = fork();
+	if (pid < 0)
+		return false;
+	if (pid == 0) {
+		close(pfd[0]);
+		if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0))
+			_exit(2);
+		struct mh_error err;
+		mh_error_init(&err);
+		int rc = mh_write_file_atomic(path, "x", 1, &err);
+		ssize_t w = write(pfd[1], err.msg, strlen(err.msg));
+		(void)w;
+		_exit(rc == -1 && err.set && strstr(err.msg, path) != NULL ? 0 : 1);
+	}
+	close(pfd[1]);
+	ssize_t r = read(pfd[0], msg, msglen - 1);
+	msg[r > 0 ? r : 0] = '\0';
+	close(pfd[0]);
+	int st = 0;
+	waitpid(pid, &st, 0);
+	chmod(dir, 0700);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 2) {
+		*skipped_r = true;
+		return true;
+	}
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+static void test_atomic_write(void)
+{
+	char dir[] = "/tmp/mh_test_atomic_XXXXXX";
+	if (mkdtemp(dir) == NULL) {
+		tap_ok(0, "mkdtemp");
+		return;
+	}
+	char path[128], names[512];
+	snprintf(path, sizeof(path), "%s/out.bin", dir);
+	for (size_t i = 0; i < MH_ARRAY_SIZE(atomic_rows); i++) {
+		const struct atomic_row *r = &atomic_rows[i];
+		const struct mh_write_opts o = {.tmp_prefix = r->tmp_prefix, .no_sync = r->no_sync};
+		struct mh_error err;
+		mh_error_init(&err);
+		int rc = mh_write_file_atomic_opts(path, r->data, strlen(r->data), &o, &err);
+		tap_ok(rc == 0 && file_is(path, r->data, strlen(r->data)),
+		       "atomic row %zu: content (%s)", i, err.msg);
+		dir_entries(dir, names, sizeof(names));
+		tap_ok(tap_streq(names, "out.bin", "entries"), "atomic row %zu: no temp file left",
+		       i);
+	}
+	/* a failed rename (the target is a directory) leaves no temp file either */
+	char sub[160];
+	snprintf(sub, sizeof(sub), "%s/sub", dir);
+	mkdir(sub, 0755);
+	for (int prefixed = 0; prefixed < 2; prefixed++) {
+		const struct mh_write_opts o = {.tmp_prefix = prefixed ? ".tmp." : NULL};
+		struct mh_error err;
+		mh_error_init(&err);
+		int rc = mh_write_file_atomic_opts(sub, "x", 1, &o, &err);
+		dir_entries(dir, names, sizeof(names));
+		tap_ok(rc == -1 && strstr(err.msg, sub) != NULL &&
+		           (strcmp(names, "out.bin,sub") == 0 || strcmp(names, "sub,out.bin") == 0),
+		       "rename onto a directory fails cleanly (prefix %d): %s; left %s", prefixed,
+		       err.msg, names);
+	}
+	rmdir(sub);
+	unlink(path);
+	char msg[600];
+	bool skipped;
+	bool ok = unwritable_dir_fails(dir, msg, sizeof(msg), &skipped);
+	if (skipped)
+		tap_diag("root and cannot drop to nobody: unwritable directory not checked");
+	tap_ok(ok, "unwritable directory: -1 naming the path: %s", msg);
+	dir_entries(dir, names, sizeof(names));
+	tap_ok(tap_streq(names, "", "entries"), "unwritable directory: nothing left behind");
+	tap_ok(mh_fsync_dir(dir) == 0, "fsync of a directory");
+	tap_ok(mh_fsync_dir("/nonexistent/mh") == -1, "fsync of a missing directory fails");
+	rmdir(dir);
+}
+
 int main(void)
 {
 	test_buf();
@@ -224,5 +365,6 @@ int main(void)
 	test_tables();
 	test_strings_and_time();
 	test_files();
+	test_atomic_write();
 	return tap_done();
 }
