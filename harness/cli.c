@@ -61,3 +61,21 @@ char *mh_cli_read_password(const char *file, bool *failed_r)
 	s[strcspn(s, "\r\n")] = '\0';
 	return s;
 }
+
+char *mh_cli_port_subst(const char *cmd, int port)
+{
+	struct mh_buf b;
+	mh_buf_init(&b);
+	for (const char *p = cmd; *p;) {
+		if (strncmp(p, "{port}", 6) == 0) {
+			mh_buf_printf(&b, "%d", port);
+			p += 6;
+		} else {
+			mh_buf_append(&b, p, 1);
+			p++;
+		}
+	}
+	char *s = mh_strdup(mh_buf_cstr(&b));
+	mh_buf_deinit(&b);
+	return s;
+}

@@ -33,5 +33,8 @@ const char *mh_cli_datadir(void);
    string (free it), or NULL: none given (*failed_r false) or the file is unreadable (*failed_r
    true, message on stderr). */
 char *mh_cli_read_password(const char *file, bool *failed_r);
+/* cmd with every "{port}" replaced by port (the --exec commands of fuzz, replay, minimize). A
+   new string (free it). */
+char *mh_cli_port_subst(const char *cmd, int port);
 
 #endif

@@ -149,24 +149,6 @@ static int parse_num(const char *opt, const char *s, unsigned long long min, uns
 }
 
 /* cmd with every "{port}" replaced by port (a new string). */
-static char *with_port(const char *cmd, int port)
-{
-	struct mh_buf b;
-	mh_buf_init(&b);
-	for (const char *p = cmd; *p;) {
-		if (strncmp(p, "{port}", 6) == 0) {
-			mh_buf_printf(&b, "%d", port);
-			p += 6;
-		} else {
-			mh_buf_append(&b, p, 1);
-			p++;
-		}
-	}
-	char *s = mh_strdup(mh_buf_cstr(&b));
-	mh_buf_deinit(&b);
-	return s;
-}
-
 static void summary(const char *who, const struct mh_fuzz_status *st, const char *out)
 {
 	char up[32];
@@ -235,7 +217,7 @@ static int run_jobs(struct mh_fuzz_opts *base, unsigned jobs, const char *exec_t
 			snprintf(o.target.url, sizeof(o.target.url), "%s://%s:%d%s",
 			         base->target.scheme, base->target.host, o.target.port,
 			         base->target.tls == MH_TLS_STARTTLS ? "?starttls" : "");
-			char *cmd = exec_tmpl ? with_port(exec_tmpl, o.target.port) : NULL;
+			char *cmd = exec_tmpl ? mh_cli_port_subst(exec_tmpl, o.target.port) : NULL;
 			o.exec_cmd = cmd;
 			char prefix[120];
 			snprintf(prefix, sizeof(prefix), "[%.90s] ", names[i]);
@@ -469,7 +451,7 @@ int mh_cli_fuzz(int argc, char **argv)
 		char wname[96];
 		snprintf(wname, sizeof(wname), "%s%sw0", name ? name : "", name ? "-" : "");
 		o.worker = wname;
-		char *cmd = exec_cmd ? with_port(exec_cmd, target.port) : NULL;
+		char *cmd = exec_cmd ? mh_cli_port_subst(exec_cmd, target.port) : NULL;
 		o.exec_cmd = cmd;
 		rc = run_worker(&o, tty, NULL);
 		free(cmd);

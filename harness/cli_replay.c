@@ -3,6 +3,8 @@
    target and say whether it reproduces, turn it into a Lua case, shrink it by delta debugging. */
 #include "cli.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -16,6 +18,7 @@
 #include "dlglua.h"
 #include "minimize.h"
 #include "runner.h"
+#include "supervise.h"
 
 enum { EXIT_OK = 0, EXIT_USAGE = 2, EXIT_FINDING = 3 };
 
@@ -25,11 +28,17 @@ static const char usage_replay[] =
     "\n"
     "Runs a dialogue file (docs/FUZZING.md), e.g. a fuzz finding, against the target: connects\n"
     "(implicit TLS for smtps/imaps/pop3s; the dialogue carries any STARTTLS itself), reads the\n"
-    "greeting, sends each record and waits where a reply is due. Prints every exchange, the\n"
-    "outcome and the spec violations, then checks that the server still accepts a connection.\n"
+    "greeting, sends each record and waits where a reply is due; after the last record it reads\n"
+    "the replies still owed to commands the dialogue did not wait for. Prints every exchange,\n"
+    "the outcome and the spec violations, then checks that the server still accepts a\n"
+    "connection. With --exec it starts the server itself and watches it as `fuzz` does, so a\n"
+    "crash of a per-connection child process (a signal, a sanitizer report) is seen too.\n"
     "\n"
     "Options:\n"
     "  -t, --target URL        the server (smtp://127.0.0.1:25, imaps://..., pop3://...)\n"
+    "  -x, --exec \"CMD\"        start the server with /bin/sh -c CMD (in the foreground; {port}\n"
+    "                          becomes the target's port), supervised; stopped at the end\n"
+    "      --server-log FILE   with --exec: append the server's output here (default: dropped)\n"
     "  -u, --user NAME         value of ${USER} and ${SASL_PLAIN}\n"
     "      --password-file F   value of ${PASSWORD}, ${PASSWORD_B64}, ${SASL_PLAIN} (first line);\n"
     "                          or set MAILHARNESS_PASSWORD\n"
@@ -40,9 +49,10 @@ static const char usage_replay[] =
     "  -h, --help              this help\n"
     "\n"
     "Exit status: 0 the dialogue ran without a finding, 3 it reproduces one (a hang, a\n"
-    "disconnect before a due reply, a spec violation, or the server refusing connections\n"
-    "afterwards), 2 usage or infrastructure error (unreadable file, cannot connect, a TLS\n"
-    "failure, a reply beyond the size caps).\n";
+    "disconnect before a due reply, a spec violation, the server refusing connections\n"
+    "afterwards, with --exec a crash of any server process), 2 usage or infrastructure error\n"
+    "(unreadable file, cannot connect or start the server, a TLS failure, a reply beyond the\n"
+    "size caps).\n";
 
 static const char usage_minimize[] =
     "Usage: mailharness minimize FILE --target URL --oracle ORACLE [OPTIONS]\n"
@@ -55,12 +65,17 @@ static const char usage_minimize[] =
     "  hang        a due reply does not come within --timeout\n"
     "  disconnect  the server closes before a due reply\n"
     "  violation   the engine reports the same spec or syntax violation as the original\n"
-    "  crash       the server refuses connections right after the candidate (needs a server\n"
-    "              that is restarted after a crash; minimize waits up to --restart-wait for it)\n"
+    "  crash       with --exec: a server process dies of the same signal (or sanitizer report,\n"
+    "              same stack hash); without: the server refuses connections right after the\n"
+    "              candidate (needs a server restarted after a crash; minimize waits up to\n"
+    "              --restart-wait for it)\n"
     "\n"
     "Options:\n"
     "  -t, --target URL        the server\n"
     "      --oracle ORACLE     what must still happen (above)\n"
+    "  -x, --exec \"CMD\"        start and watch the server, as for replay (restarted after a "
+    "crash)\n"
+    "      --server-log FILE   with --exec: append the server's output here\n"
     "  -o, --output FILE       write the result here (default: print it)\n"
     "  -u, --user NAME / --password-file F   placeholder values, as for replay\n"
     "      --timeout MS        budget per due reply and for connecting (default 5000)\n"
@@ -75,7 +90,7 @@ static const char usage_minimize[] =
 
 /* Options both commands share. */
 struct common {
-	const char *file, *url, *user, *pwfile;
+	const char *file, *url, *user, *pwfile, *exec, *server_log;
 	char *password;
 	long timeout;
 	bool insecure, verbose;
@@ -151,7 +166,123 @@ static int common_setup(struct common *c, bool need_target)
 	mh_limits_default(&c->xo.limits);
 	c->xo.user = c->user;
 	c->xo.password = c->password;
+	c->xo.drain_ms = c->timeout;
+	if (c->exec != NULL && !mh_url_is_loopback(c->target.host)) {
+		fprintf(stderr,
+		        "mailharness: --exec starts the server here: the target must be a "
+		        "loopback address, not %s\n",
+		        c->target.host);
+		return -1;
+	}
 	return 0;
+}
+
+/* ---- --exec: the server started and watched as by `fuzz` (supervise.h) ---- */
+
+struct watched {
+	struct mh_supervisor *sup;
+	char *cmd;
+	char sandir[PATH_MAX]; /* sanitizer logs (a temporary directory) */
+	struct mh_sup_crash crash;
+};
+
+static void rm_dir(const char *dir)
+{
+	DIR *dh = opendir(dir);
+	if (dh == NULL)
+		return;
+	struct dirent *e;
+	while ((e = readdir(dh)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		char path[PATH_MAX + 256];
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		unlink(path);
+	}
+	closedir(dh);
+	rmdir(dir);
+}
+
+/* Starts the server (c->exec). grace_ms: how long each run waits for the processes the server
+   forked for it to end, so that a late crash counts. 0 or -1 (message printed). */
+static int watch_start(struct common *c, int64_t grace_ms, struct watched *w)
+{
+	memset(w, 0, sizeof(*w));
+	mh_sup_crash_init(&w->crash);
+	const char *tmp = getenv("TMPDIR");
+	snprintf(w->sandir, sizeof(w->sandir), "%s/mailharness-replay.XXXXXX",
+	         tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
+	if (mkdtemp(w->sandir) == NULL) {
+		fprintf(stderr, "mailharness: cannot create %s: %s\n", w->sandir, strerror(errno));
+		w->sandir[0] = '\0';
+		return -1;
+	}
+	w->cmd = mh_cli_port_subst(c->exec, c->target.port);
+	struct mh_sup_opts so = {
+	    .exec_cmd = w->cmd,
+	    .target = &c->target,
+	    .log_path = c->server_log,
+	    .sanitizer_dir = w->sandir,
+	    .grace_ms = grace_ms,
+	    .start_timeout_ms = c->timeout > 15000 ? c->timeout : 15000,
+	};
+	struct mh_error err;
+	mh_error_init(&err);
+	w->sup = mh_sup_new(&so, &err);
+	if (w->sup == NULL || mh_sup_start(w->sup, &err) != 0) {
+		fprintf(stderr, "mailharness: --exec: %s\n", err.msg);
+		return -1;
+	}
+	mh_sup_settle(w->sup, true);
+	return 0;
+}
+
+/* One supervised run of d: w->crash says whether a server process crashed. 0, or -1 when the
+   server cannot be brought (back) up (message printed). */
+static int watch_run(struct watched *w, struct common *c, const struct mh_dialogue *d,
+                     struct mh_dlg_result *res)
+{
+	struct mh_error err;
+	mh_error_init(&err);
+	if (mh_sup_begin(w->sup, &err) != 0) {
+		fprintf(stderr, "mailharness: --exec: %s\n", err.msg);
+		return -1;
+	}
+	mh_dlg_exec(d, &c->target, &c->xo, res);
+	mh_sup_end(w->sup, res->outcome, &w->crash);
+	return 0;
+}
+
+static void watch_stop(struct watched *w)
+{
+	mh_sup_free(&w->sup); /* stops the server and every descendant */
+	if (w->sandir[0] != '\0')
+		rm_dir(w->sandir);
+	mh_sup_crash_deinit(&w->crash);
+	free(w->cmd);
+	w->cmd = NULL;
+}
+
+/* Prints a crash seen by the supervisor: summary, frames, the sanitizer report (its first 40
+   lines unless verbose). */
+static void print_crash(const struct mh_sup_crash *k, bool verbose)
+{
+	printf("crash: %s\n", k->summary);
+	if (k->stack_hash[0] != '\0')
+		printf("stack-hash: %s\n", k->stack_hash);
+	if (k->frames[0] != '\0')
+		printf("frames: %s\n", k->frames);
+	const char *p = k->report.len > 0 ? mh_buf_cstr(&k->report) : NULL;
+	for (int n = 0; p != NULL && *p != '\0'; n++) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl != NULL ? (size_t)(nl - p) : strlen(p);
+		if (!verbose && n == 40) {
+			printf("|  ... (-v shows the whole report)\n");
+			break;
+		}
+		printf("|  %.*s\n", (int)len, p);
+		p = nl != NULL ? nl + 1 : p + len;
+	}
 }
 
 static void common_deinit(struct common *c)
@@ -193,9 +324,11 @@ static void print_transcript(const struct mh_case_result *cr, bool verbose)
 
 int mh_cli_replay(int argc, char **argv)
 {
-	enum { O_PWFILE = 256, O_TIMEOUT, O_TOLUA };
+	enum { O_PWFILE = 256, O_TIMEOUT, O_TOLUA, O_SLOG };
 	static const struct option opts[] = {
 	    {"target", required_argument, NULL, 't'},
+	    {"exec", required_argument, NULL, 'x'},
+	    {"server-log", required_argument, NULL, O_SLOG},
 	    {"user", required_argument, NULL, 'u'},
 	    {"password-file", required_argument, NULL, O_PWFILE},
 	    {"timeout", required_argument, NULL, O_TIMEOUT},
@@ -211,9 +344,11 @@ int mh_cli_replay(int argc, char **argv)
 	bool lua = false;
 	int ch;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "t:u:kvh", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "t:x:u:kvh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 't': c.url = optarg; break;
+		case 'x': c.exec = optarg; break;
+		case O_SLOG: c.server_log = optarg; break;
 		case 'u': c.user = optarg; break;
 		case O_PWFILE: c.pwfile = optarg; break;
 		case O_TIMEOUT:
@@ -245,11 +380,26 @@ int mh_cli_replay(int argc, char **argv)
 		status = EXIT_OK;
 		goto out;
 	}
-	printf("replay %s (%s, %zu records, %zu bytes) against %s\n", c.file,
-	       mh_proto_name(c.d.proto), c.d.n, mh_dialogue_bytes(&c.d), c.target.url);
+	struct watched w;
+	memset(&w, 0, sizeof(w));
+	if (c.exec != NULL && watch_start(&c, 1000, &w) != 0) {
+		watch_stop(&w);
+		goto out;
+	}
+	printf("replay %s (%s, %zu records, %zu bytes) against %s%s\n", c.file,
+	       mh_proto_name(c.d.proto), c.d.n, mh_dialogue_bytes(&c.d), c.target.url,
+	       c.exec != NULL ? " (started and watched: --exec)" : "");
 	struct mh_dlg_result res;
 	mh_dlg_result_init(&res);
-	mh_dlg_exec(&c.d, &c.target, &c.xo, &res);
+	if (c.exec != NULL) {
+		if (watch_run(&w, &c, &c.d, &res) != 0) {
+			mh_dlg_result_deinit(&res);
+			watch_stop(&w);
+			goto out;
+		}
+	} else {
+		mh_dlg_exec(&c.d, &c.target, &c.xo, &res);
+	}
 	print_transcript(&res.checks, c.verbose);
 	for (size_t i = 0; c.verbose && i < res.checks.nchecks; i++) {
 		const struct mh_check *k = &res.checks.checks[i];
@@ -269,7 +419,14 @@ int mh_cli_replay(int argc, char **argv)
 	    res.outcome == MH_DLG_HANG || res.outcome == MH_DLG_DISCONNECT || res.nviolations > 0;
 	bool infra = res.outcome == MH_DLG_REFUSED || res.outcome == MH_DLG_TLS_FAILED ||
 	             res.outcome == MH_DLG_BAD_REPLY;
-	if (res.outcome != MH_DLG_REFUSED) {
+	if (c.exec != NULL) {
+		if (w.crash.crashed) {
+			print_crash(&w.crash, c.verbose);
+			finding = true;
+		} else {
+			printf("watched: no server process crashed\n");
+		}
+	} else if (res.outcome != MH_DLG_REFUSED) {
 		char why[256];
 		if (mh_dlg_alive(&c.target, &c.xo, why, sizeof(why))) {
 			printf("alive: the server still accepts connections\n");
@@ -283,6 +440,7 @@ int mh_cli_replay(int argc, char **argv)
 	               : status == EXIT_OK    ? "result: no finding"
 	                                      : "result: could not run the dialogue");
 	mh_dlg_result_deinit(&res);
+	watch_stop(&w);
 out:
 	common_deinit(&c);
 	return status;
@@ -301,6 +459,11 @@ struct mini {
 	long restart_wait;
 	bool verbose, server_gone;
 	struct mh_dlg_result res;
+	struct watched w; /* --exec */
+	bool watching;
+	int sig; /* crash oracle with --exec: the original's signal, kind, stack hash */
+	char kind[16];
+	char hash[17];
 };
 
 /* Waits (polling every 100 ms) until the server accepts connections again. */
@@ -330,6 +493,16 @@ static bool shows(struct mini *m)
 		return false;
 	case OR_CRASH:
 	default:
+		if (m->watching) {
+			const struct mh_sup_crash *k = &m->w.crash;
+			if (!k->crashed || k->previous)
+				return false;
+			if (m->kind[0] == '\0')
+				return true; /* the original run: take its signature */
+			if (m->hash[0] != '\0')
+				return strcmp(k->stack_hash, m->hash) == 0;
+			return k->sig == m->sig && strcmp(k->kind, m->kind) == 0;
+		}
 		return r->outcome != MH_DLG_REFUSED &&
 		       !mh_dlg_alive(&m->c->target, &m->c->xo, NULL, 0);
 	}
@@ -340,11 +513,21 @@ static bool mini_oracle(void *ud, const struct mh_dialogue *cand)
 	struct mini *m = ud;
 	if (m->server_gone)
 		return false;
-	if (m->oracle == OR_CRASH && !wait_alive(m)) {
-		m->server_gone = true;
-		return false;
+	if (m->watching) {
+		if (watch_run(&m->w, m->c, cand, &m->res) != 0) {
+			m->server_gone = true;
+			return false;
+		}
+		/* a crash is a finding of its own: a candidate that crashes shows no hang */
+		if (m->oracle != OR_CRASH && m->w.crash.crashed)
+			return false;
+	} else {
+		if (m->oracle == OR_CRASH && !wait_alive(m)) {
+			m->server_gone = true;
+			return false;
+		}
+		mh_dlg_exec(cand, &m->c->target, &m->c->xo, &m->res);
 	}
-	mh_dlg_exec(cand, &m->c->target, &m->c->xo, &m->res);
 	bool yes = shows(m);
 	if (m->verbose)
 		fprintf(stderr, "minimize: %zu records, %zu bytes: %s%s\n", cand->n,
@@ -355,9 +538,11 @@ static bool mini_oracle(void *ud, const struct mh_dialogue *cand)
 
 int mh_cli_minimize(int argc, char **argv)
 {
-	enum { O_PWFILE = 256, O_TIMEOUT, O_ORACLE, O_TRIES, O_WAIT };
+	enum { O_PWFILE = 256, O_TIMEOUT, O_ORACLE, O_TRIES, O_WAIT, O_SLOG };
 	static const struct option opts[] = {
 	    {"target", required_argument, NULL, 't'},
+	    {"exec", required_argument, NULL, 'x'},
+	    {"server-log", required_argument, NULL, O_SLOG},
 	    {"user", required_argument, NULL, 'u'},
 	    {"password-file", required_argument, NULL, O_PWFILE},
 	    {"timeout", required_argument, NULL, O_TIMEOUT},
@@ -382,9 +567,11 @@ int mh_cli_minimize(int argc, char **argv)
 	const char *output = NULL;
 	int ch;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "t:u:o:kvh", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "t:x:u:o:kvh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 't': c.url = optarg; break;
+		case 'x': c.exec = optarg; break;
+		case O_SLOG: c.server_log = optarg; break;
 		case 'u': c.user = optarg; break;
 		case O_PWFILE: c.pwfile = optarg; break;
 		case 'o': output = optarg; break;
@@ -429,6 +616,11 @@ int mh_cli_minimize(int argc, char **argv)
 	mh_dlg_result_init(&m.res);
 	if (common_setup(&c, true) != 0)
 		goto out;
+	if (c.exec != NULL) {
+		m.watching = true;
+		if (watch_start(&c, 200, &m.w) != 0)
+			goto out;
+	}
 	bool orig = mini_oracle(&m, &c.d);
 	if (!orig) {
 		fprintf(stderr, "mailharness minimize: %s does not show a %s (outcome %s%s%s)\n",
@@ -439,14 +631,21 @@ int mh_cli_minimize(int argc, char **argv)
 	}
 	if (m.oracle == OR_VIOLATION)
 		snprintf(m.signature, sizeof(m.signature), "%s", m.res.violation[0]);
+	if (m.oracle == OR_CRASH && m.watching) {
+		m.sig = m.w.crash.sig;
+		snprintf(m.kind, sizeof(m.kind), "%s", m.w.crash.kind);
+		snprintf(m.hash, sizeof(m.hash), "%s", m.w.crash.stack_hash);
+		fprintf(stderr, "minimize: the original run: %s\n", m.w.crash.summary);
+	}
 	struct mh_minimize_stats st;
 	mh_minimize(&c.d, mini_oracle, &m, (size_t)tries, &st);
 	if (m.server_gone) {
-		fprintf(stderr,
-		        "mailharness minimize: the server did not come back within %ld ms after a "
-		        "crash; the crash oracle needs a server that is restarted (e.g. by a "
-		        "supervisor)\n",
-		        m.restart_wait);
+		if (!m.watching)
+			fprintf(stderr,
+			        "mailharness minimize: the server did not come back within %ld ms "
+			        "after a crash; the crash oracle needs a server that is restarted "
+			        "(--exec, or a supervisor of your own)\n",
+			        m.restart_wait);
 		goto out;
 	}
 	fprintf(stderr, "minimized: %zu -> %zu records, %zu -> %zu bytes in %zu runs\n",
@@ -467,6 +666,8 @@ int mh_cli_minimize(int argc, char **argv)
 	}
 	status = EXIT_OK;
 out:
+	if (m.watching)
+		watch_stop(&m.w);
 	mh_dlg_result_deinit(&m.res);
 	common_deinit(&c);
 	return status;

@@ -125,6 +125,20 @@ static void conn_opts(const struct mh_dlg_exec_opts *o, struct mh_dlg_result *re
 	co->secret = o->password;
 }
 
+/* Notes the oldest command still owed a reply (see pending_cmd in dlgexec.h). */
+static void note_pending(const struct mh_conn *c, const struct mh_spec *spec,
+                         struct mh_dlg_result *res)
+{
+	int cmd = c->session != NULL ? mh_session_pending_cmd(c->session) : -1;
+	if (cmd < 0 || spec == NULL || (size_t)cmd >= spec->ncommands) {
+		res->pending_cmd[0] = res->pending_state[0] = '\0';
+		return;
+	}
+	snprintf(res->pending_cmd, sizeof(res->pending_cmd), "%s", spec->commands[cmd].name);
+	snprintf(res->pending_state, sizeof(res->pending_state), "%s",
+	         mh_session_state_name(c->session));
+}
+
 /* Reads the reply due at record i (status: the recorded one). 1 go on, 0 stop (outcome set). */
 static int await_reply(struct mh_conn *c, const struct mh_dlg_exec_opts *o, const char *status,
                        size_t i, struct mh_reply *r, struct mh_dlg_result *res)
@@ -149,6 +163,7 @@ static int await_reply(struct mh_conn *c, const struct mh_dlg_exec_opts *o, cons
 		return 1;
 	}
 	bool over = session_over(c, o->spec);
+	note_pending(c, o->spec, res);
 	struct mh_error err;
 	mh_error_init(&err);
 	int rc;
@@ -181,6 +196,46 @@ static int await_reply(struct mh_conn *c, const struct mh_dlg_exec_opts *o, cons
 	else
 		set_outcome(res, c, oc, i, "record %zu: %s", i, err.msg);
 	return 0;
+}
+
+/* After the last record (drain_ms > 0): reads the replies the engine still counts as owed, so
+   that a server that crashes or hangs up on a command the dialogue did not wait for shows it. */
+static void drain(struct mh_conn *c, const struct mh_dlg_exec_opts *o, size_t at,
+                  struct mh_reply *r, struct mh_dlg_result *res)
+{
+	c->opts.timeout_ms = o->drain_ms;
+	while (c->session != NULL && mh_session_pending(c->session) > 0 &&
+	       !session_over(c, o->spec)) {
+		size_t owed = mh_session_pending(c->session);
+		note_pending(c, o->spec, res);
+		struct mh_error err;
+		mh_error_init(&err);
+		int rc = mh_conn_read_reply(c, r, &err);
+		if (rc == 1) {
+			res->replies++;
+			add_pair(res, c, r->status);
+			continue;
+		}
+		if (rc == 0 || read_failure(&err) == MH_DLG_DISCONNECT) {
+			set_outcome(res, c, MH_DLG_DISCONNECT, at,
+			            "after the last record: the server closed the connection owing "
+			            "%zu replies (%s)",
+			            owed, rc == 0 ? "closed" : err.msg);
+		} else if (read_failure(&err) == MH_DLG_HANG) {
+			char note[160];
+			int nl =
+			    snprintf(note, sizeof(note),
+			             "after the last record: %zu replies owed did not come within "
+			             "%lld ms (the dialogue did not wait for them: no hang)",
+			             owed, (long long)o->drain_ms);
+			mh_case_add_transcript(&res->checks, c->id, '*', note, (size_t)nl,
+			                       mh_now_ms() - c->opts.case_start_ms);
+		} else {
+			set_outcome(res, c, MH_DLG_BAD_REPLY, at, "after the last record: %s",
+			            err.msg);
+		}
+		return;
+	}
 }
 
 /* Describes the failed spec and syntax checks as violations. */
@@ -236,11 +291,14 @@ void mh_dlg_exec(const struct mh_dialogue *d, const struct mh_target *t,
 	struct mh_buf out;
 	mh_buf_init(&out);
 	bool expand = o->user != NULL || o->password != NULL;
+	bool completed = rc == 1; /* every record went through (the loop did not break) */
 	for (size_t i = 0; rc == 1 && i < d->n; i++) {
 		const struct mh_dlg_msg *m = &d->msgs[i];
 		if (m->op == MH_DLG_REPLY) {
-			if (await_reply(c, o, m->status, i, &r, res) == 0)
+			if (await_reply(c, o, m->status, i, &r, res) == 0) {
+				completed = false;
 				break;
+			}
 			continue;
 		}
 		if (mh_conn_is_closed(c)) {
@@ -248,6 +306,7 @@ void mh_dlg_exec(const struct mh_dialogue *d, const struct mh_target *t,
 			            "the server had closed the connection; record "
 			            "%zu and later not sent",
 			            i);
+			completed = false;
 			break;
 		}
 		mh_error_init(&err);
@@ -255,6 +314,7 @@ void mh_dlg_exec(const struct mh_dialogue *d, const struct mh_target *t,
 			if (mh_conn_start_tls(c, &err) != 0) {
 				set_outcome(res, c, MH_DLG_TLS_FAILED, i, "record %zu: %s", i,
 				            err.msg);
+				completed = false;
 				break;
 			}
 			continue;
@@ -269,6 +329,7 @@ void mh_dlg_exec(const struct mh_dialogue *d, const struct mh_target *t,
 		}
 		/* replies owed before this write: a close while nothing was owed is no finding */
 		size_t owed = c->session != NULL ? mh_session_pending(c->session) : 1;
+		note_pending(c, o->spec, res);
 		bool over = session_over(c, o->spec);
 		if (mh_conn_send(c, p, n, &err) != 0) {
 			if (strstr(err.msg, "timeout") != NULL)
@@ -282,8 +343,14 @@ void mh_dlg_exec(const struct mh_dialogue *d, const struct mh_target *t,
 			else
 				set_outcome(res, c, MH_DLG_DISCONNECT, i,
 				            "record %zu: %s (%zu replies owed)", i, err.msg, owed);
+			completed = false;
 			break;
 		}
+	}
+	if (c != NULL && completed && res->outcome == MH_DLG_OK) {
+		note_pending(c, o->spec, res);
+		if (o->drain_ms > 0)
+			drain(c, o, d->n, &r, res);
 	}
 	mh_buf_deinit(&out);
 	mh_reply_deinit(&r);

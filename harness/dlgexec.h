@@ -28,6 +28,10 @@ struct mh_dlg_exec_opts {
 	const char *user;     /* values for the placeholders ${USER}, ${SASL_PLAIN} (may be NULL) */
 	const char *password; /* ${PASSWORD}, ${PASSWORD_B64}, ${SASL_PLAIN}; also redacted from
 	                         the transcript (may be NULL: placeholders go out as written) */
+	int64_t drain_ms;     /* > 0: after the last record, read the replies the engine still
+	                         counts as owed (commands sent without waiting), each within this
+	                         budget; a close then is a DISCONNECT, a timeout only a note (the
+	                         dialogue did not wait, so it is no hang). 0: do not (the fuzzer) */
 };
 
 /* What one execution produced. */
@@ -46,6 +50,12 @@ struct mh_dlg_result {
 	uint32_t *pairs;
 	size_t npairs, pairs_cap;
 	size_t replies; /* replies read */
+	/* the oldest command the engine counted as unanswered when replies stopped coming (the
+	   failing read, or the end of the dialogue): spec command name ("RCPT", "@end-of-data")
+	   and the state it was sent in; "" if every command was answered. The command a crash,
+	   hang or close happened on, as the server saw the exchange. */
+	char pending_cmd[32];
+	char pending_state[48];
 	int64_t elapsed_ms;
 	struct mh_case_result checks; /* every check and the transcript of the run (for saving a
 	                                 finding with its evidence); owned, freed by deinit */

@@ -375,17 +375,27 @@ static void finding_key(struct fuzz_ctx *ctx, const struct mh_dialogue *d, enum 
 {
 	const struct mh_dlg_result *r = &ctx->res;
 	const struct mh_sup_crash *c = &ctx->crash;
-	char verb[16], state[48];
+	char verb[32], state[48];
+	/* the command the engine saw unanswered when replies stopped (it followed the server's
+	   replies); else the dialogue's own reply records say which one it was */
+	bool engine = r->pending_cmd[0] != '\0';
+	if (engine) {
+		snprintf(verb, sizeof(verb), "%s", r->pending_cmd);
+		snprintf(state, sizeof(state), "%s", r->pending_state);
+	}
 	if (cls == MH_FC_CRASH && c->stack_hash[0] != '\0') {
 		snprintf(key, len, "crash:stack:%s", c->stack_hash);
 	} else if (cls == MH_FC_CRASH) {
-		failing_verb(ctx, d, r->outcome == MH_DLG_OK ? d->n : r->failed_at, verb,
-		             sizeof(verb), NULL);
-		last_state(ctx, r, state, sizeof(state));
+		if (!engine) {
+			failing_verb(ctx, d, r->outcome == MH_DLG_OK ? d->n : r->failed_at, verb,
+			             sizeof(verb), NULL);
+			last_state(ctx, r, state, sizeof(state));
+		}
 		snprintf(key, len, "crash:%s:%d:%s:%s", c->kind, c->sig, verb, state);
 	} else if (cls == MH_FC_HANG || disconnect) {
 		/* one finding per command that hangs / loses the connection, whatever the state */
-		failing_verb(ctx, d, r->failed_at, verb, sizeof(verb), NULL);
+		if (!engine)
+			failing_verb(ctx, d, r->failed_at, verb, sizeof(verb), NULL);
 		snprintf(key, len, "%s:%s", cls == MH_FC_HANG ? "hang" : "disconnect", verb);
 	} else {
 		snprintf(key, len, "violation:%.380s", violation != NULL ? violation : "");

@@ -891,6 +891,11 @@ size_t mh_session_pending(const struct mh_session *s)
 	return s->npending;
 }
 
+int mh_session_pending_cmd(const struct mh_session *s)
+{
+	return s->npending > 0 ? s->pending[0].cmd : -1;
+}
+
 void mh_session_set_caps(struct mh_session *s, const struct mh_caps *caps)
 {
 	mh_caps_clear(&s->caps);

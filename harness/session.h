@@ -41,6 +41,8 @@ const char *mh_session_state_name(const struct mh_session *s);
 const struct mh_caps *mh_session_caps(const struct mh_session *s);
 /* Number of commands still waiting for a reply. */
 size_t mh_session_pending(const struct mh_session *s);
+/* The spec command index of the oldest command still waiting for a reply, or -1 if none. */
+int mh_session_pending_cmd(const struct mh_session *s);
 /* Sets the capability names the session uses for gating (copied). */
 void mh_session_set_caps(struct mh_session *s, const struct mh_caps *caps);
 /* Transcript events are timed relative to case_start_ms (mh_now_ms clock). */

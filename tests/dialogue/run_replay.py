@@ -144,6 +144,47 @@ reply 221
         "server_complete": False,
     },
     {
+        "name": "drain_close",  # commands sent without waiting: their replies are read at the end
+        "server": """== dialogue: the server hangs up on the pipelined RCPT
+S: 220 canned.example ESMTP\\r\\n
+C: EHLO x
+S: 250 canned.example\\r\\n
+C: MAIL FROM:<>
+C: RCPT TO:<a@example\\.test>
+S: 250 2.1.0 ok\\r\\n
+CLOSE
+""" + LIVE_SMTP,
+        "dialogue": """# mailharness dialogue 1
+proto smtp
+send EHLO x\\r\\n
+reply 250
+send MAIL FROM:<>\\r\\nRCPT TO:<a@example.test>\\r\\n
+""",
+        "exit": 3,
+        "out": ["S: 250 2.1.0 ok\\r\\n",
+                "outcome: disconnect (after the last record: the server closed the connection "
+                "owing 1 replies", "violation: the server closed the connection without replying"],
+    },
+    {
+        "name": "drain_silent",  # a reply owed after the last record that never comes: no hang
+        "server": """== dialogue: NOOP is never answered
+S: 220 canned.example ESMTP\\r\\n
+C: EHLO x
+S: 250 canned.example\\r\\n
+C: NOOP
+""" + LIVE_SMTP,
+        "dialogue": """# mailharness dialogue 1
+proto smtp
+send EHLO x\\r\\n
+reply 250
+send NOOP\\r\\n
+""",
+        "args": ["--timeout", "500"],
+        "exit": 0,
+        "out": ["after the last record: 1 replies owed did not come within 500 ms",
+                "outcome: ok, 2 replies", "result: no finding"],
+    },
+    {
         "name": "session_over",  # after 221 no reply is due: records after it are not awaited
         "server": SMTP_OK_SERVER + LIVE_SMTP,
         "dialogue": SMTP_OK_DLG + "send NOOP\\r\\nreply 250\n",

@@ -99,6 +99,25 @@ finding_files() { # DIR: the finding files (not .txt reports)
 
 check_replays() { # OUT: every crash, hang and violation replays with exit 3
 	local out=$1 port n=0
+	# supervised (--exec): a crash in a per-connection child is seen as such
+	for f in $(finding_files "$out/w0/crashes") $(finding_files "$out/w0/hangs") \
+		$(finding_files "$out/w0/violations"); do
+		port=$(free_port)
+		"$mh" replay "$f" --target "smtp://127.0.0.1:$port" --exec "$fx --port {port}" \
+			--timeout 500 >"$wd/replay.out" 2>&1
+		rc=$?
+		[ "$rc" = 3 ] || { cat "$wd/replay.out" >&2; fail "replay --exec of $f exited $rc, expected 3"; }
+		case $f in
+		*/crashes/*)
+			grep -q '^crash: server process [0-9]* killed by signal 6 (SIGABRT)' "$wd/replay.out" ||
+				{ cat "$wd/replay.out" >&2; fail "replay --exec of $f: no SIGABRT of a server process"; }
+			;;
+		esac
+		n=$((n + 1))
+	done
+	# unsupervised, against a server started here: the hang and the violation reproduce; the
+	# crash shows as the connection lost with replies owed (the replies still owed after the
+	# last record are read)
 	port=$(free_port)
 	start_fixture "$fx" "$port" "$wd/replay.pid"
 	for f in $(finding_files "$out/w0/crashes") $(finding_files "$out/w0/hangs") \
@@ -108,7 +127,7 @@ check_replays() { # OUT: every crash, hang and violation replays with exit 3
 		[ "$rc" = 3 ] || { cat "$wd/replay.out" >&2; fail "replay of $f exited $rc, expected 3"; }
 		n=$((n + 1))
 	done
-	note "$n findings replayed, each reproduces (exit 3)"
+	note "$n replays, each reproduces (exit 3)"
 }
 
 # The seeds plus one dialogue that reaches the memory bug directly: for the modes that test how
@@ -164,7 +183,8 @@ detach)
 asan)
 	[ -n "$fx_asan" ] || fail "--fixture-asan needed"
 	seeds=$(crash_seeds)
-	fuzz out "$(free_port)" "$fx_asan" --runs 2000 --seed 1 >fuzz.out 2>&1
+	# --no-minimize: each run that crashes costs a symbolized report (find-all minimizes)
+	fuzz out "$(free_port)" "$fx_asan" --runs 600 --seed 1 --no-minimize >fuzz.out 2>&1
 	rc=$?
 	cat fuzz.out
 	c=$(finding_files out/w0/crashes | head -1)
@@ -177,6 +197,22 @@ asan)
 	grep -q '^# dedupe: crash:stack:' "$c" || fail "not deduplicated by stack hash: $c"
 	[ "$(finding_files out/w0/crashes | wc -l)" = 1 ] || fail "the one bug gave several crash findings"
 	[ "$rc" = 3 ] || fail "fuzz exited $rc, expected 3"
+	# minimize --exec: the crash oracle through the supervisor (a per-connection child dies;
+	# the plain build: every crashing candidate of the ASan build costs a symbolized report)
+	"$mh" minimize "$seeds/rcpt-overflow.dlg" --target "smtp://127.0.0.1:$(free_port)" \
+		--exec "$fx --port {port}" --oracle crash --timeout 500 -o min.dlg >min.out 2>&1 ||
+		{ cat min.out >&2; fail "minimize --exec --oracle crash exited $?"; }
+	cat min.out
+	grep -q '^minimize: the original run: server process [0-9]* killed by signal 6' min.out ||
+		fail "minimize did not see the original's crash"
+	[ "$(wc -c <min.dlg)" -lt "$(wc -c <"$seeds/rcpt-overflow.dlg")" ] ||
+		fail "nothing removed: $(cat min.dlg)"
+	"$mh" replay min.dlg --target "smtp://127.0.0.1:$(free_port)" --exec "$fx_asan --port {port}" \
+		--timeout 500 >replay.out 2>&1
+	rc=$?
+	cat replay.out
+	[ "$rc" = 3 ] || fail "replay --exec of the minimized dialogue exited $rc, expected 3"
+	grep -q '^frames: accept_rcpt ' replay.out || fail "replay --exec shows no ASan frames"
 	;;
 kill9)
 	port=$(free_port)
@@ -239,13 +275,16 @@ coverage)
 	;;
 forkserver)
 	[ -n "$fx_afl" ] && [ -n "$fx_fake" ] || fail "--fixture-afl and --fixture-fakefs needed"
-	fuzz out "$(free_port)" "$fx_afl" --runs 8000 --seed 1 --forkserver >fuzz.out 2>&1
+	# crash seeds: this tests that a crash is seen through the forkserver (find-all tests that
+	# fuzzing finds it)
+	seeds=$(crash_seeds)
+	fuzz out "$(free_port)" "$fx_afl" --runs 2000 --seed 1 --forkserver >fuzz.out 2>&1
 	rc=$?
 	cat fuzz.out
 	grep -q 'forkserver: AFL++ <= 4.1x handshake' fuzz.out || fail "4.04c handshake not reported"
 	finding_files out/w0/crashes | grep -q 'sig:06' || fail "no crash through the forkserver"
 	[ "$rc" = 3 ] || fail "fuzz exited $rc, expected 3"
-	fuzz out2 "$(free_port)" "$fx_fake" --runs 8000 --seed 1 --forkserver >fuzz2.out 2>&1
+	fuzz out2 "$(free_port)" "$fx_fake" --runs 2000 --seed 1 --forkserver >fuzz2.out 2>&1
 	rc=$?
 	cat fuzz2.out
 	grep -q 'forkserver: AFL++ 4.20+ handshake v1 (options 0x00000801), map size 65536' fuzz2.out ||
