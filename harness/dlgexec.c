@@ -125,6 +125,13 @@ static void conn_opts(const struct mh_dlg_exec_opts *o, struct mh_dlg_result *re
 	co->secret = o->password;
 }
 
+/* The server announced that it may close (mh_session_close_announced): a close then is no
+   disconnect finding. */
+static bool close_announced(const struct mh_conn *c)
+{
+	return c->session != NULL && mh_session_close_announced(c->session);
+}
+
 /* Notes the oldest command still owed a reply (see pending_cmd in dlgexec.h). */
 static void note_pending(const struct mh_conn *c, const struct mh_spec *spec,
                          struct mh_dlg_result *res)
@@ -183,13 +190,23 @@ static int await_reply(struct mh_conn *c, const struct mh_dlg_exec_opts *o, cons
 		            "the session was over; no reply was due at record %zu", i);
 		return 0;
 	}
+	enum mh_dlg_outcome oc = rc == 0 ? MH_DLG_DISCONNECT : read_failure(&err);
+	if (oc == MH_DLG_DISCONNECT && close_announced(c)) {
+		set_outcome(res, c, MH_DLG_OK, i,
+		            "the server closed the connection after announcing it (%s); record %zu "
+		            "and later not awaited",
+		            c->target.proto == MH_PROTO_IMAP   ? "BYE"
+		            : c->target.proto == MH_PROTO_SMTP ? "221/421"
+		                                               : "-ERR",
+		            i);
+		return 0;
+	}
 	if (rc == 0) {
 		set_outcome(res, c, MH_DLG_DISCONNECT, i,
 		            "the server closed the connection before the reply due at record %zu",
 		            i);
 		return 0;
 	}
-	enum mh_dlg_outcome oc = read_failure(&err);
 	if (oc == MH_DLG_HANG)
 		set_outcome(res, c, oc, i, "no reply due at record %zu within %lld ms (%s)", i,
 		            (long long)o->reply_timeout_ms, err.msg);
@@ -216,7 +233,9 @@ static void drain(struct mh_conn *c, const struct mh_dlg_exec_opts *o, size_t at
 			add_pair(res, c, r->status);
 			continue;
 		}
-		if (rc == 0 || read_failure(&err) == MH_DLG_DISCONNECT) {
+		if ((rc == 0 || read_failure(&err) == MH_DLG_DISCONNECT) && close_announced(c)) {
+			return;
+		} else if (rc == 0 || read_failure(&err) == MH_DLG_DISCONNECT) {
 			set_outcome(res, c, MH_DLG_DISCONNECT, at,
 			            "after the last record: the server closed the connection owing "
 			            "%zu replies (%s)",
@@ -334,7 +353,7 @@ void mh_dlg_exec(const struct mh_dialogue *d, const struct mh_target *t,
 		if (mh_conn_send(c, p, n, &err) != 0) {
 			if (strstr(err.msg, "timeout") != NULL)
 				set_outcome(res, c, MH_DLG_HANG, i, "record %zu: %s", i, err.msg);
-			else if (over || owed == 0)
+			else if (over || owed == 0 || close_announced(c))
 				set_outcome(
 				    res, c, MH_DLG_OK, i,
 				    "record %zu not sent: the server had closed the connection "
@@ -349,8 +368,14 @@ void mh_dlg_exec(const struct mh_dialogue *d, const struct mh_target *t,
 	}
 	if (c != NULL && completed && res->outcome == MH_DLG_OK) {
 		note_pending(c, o->spec, res);
-		if (o->drain_ms > 0)
+		if (o->drain_ms > 0) {
 			drain(c, o, d->n, &r, res);
+		} else if (t->proto != MH_PROTO_IMAP && c->session != NULL &&
+		           mh_session_pending(c->session) == 0) {
+			mh_error_init(&err);
+			mh_conn_poll(c, 0, &err);
+			res->unread = c->in.len;
+		}
 	}
 	mh_buf_deinit(&out);
 	mh_reply_deinit(&r);

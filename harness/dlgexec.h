@@ -56,6 +56,10 @@ struct mh_dlg_result {
 	   hang or close happened on, as the server saw the exchange. */
 	char pending_cmd[32];
 	char pending_state[48];
+	/* SMTP, POP3: server bytes already there at the end although the engine counted every
+	   command answered: more replies than commands, so the exchange was framed differently
+	   from how the server saw it (the fuzzer then trusts no violation of the run) */
+	size_t unread;
 	int64_t elapsed_ms;
 	struct mh_case_result checks; /* every check and the transcript of the run (for saving a
 	                                 finding with its evidence); owned, freed by deinit */

@@ -24,7 +24,26 @@ struct min_oracle {
 	char kind[16];
 	char hash[17];
 	char violation[256];
+	bool confirm; /* hang: run with the confirmation budget (hang_budget) */
 };
+
+/* The reply budget that confirms a hang: four times --timeout, at least 2 s. A server's
+   deliberate delays (Postfix smtpd_error_sleep_time, Dovecot auth_failure_delay) add up and
+   can pass a budget set just above one of them; a hang outlasts this one. */
+static int64_t hang_budget(const struct fuzz_ctx *ctx)
+{
+	int64_t t = ctx->o->timeout_ms > 0 ? ctx->o->timeout_ms : 1000;
+	return t * 4 > 2000 ? t * 4 : 2000;
+}
+
+/* Runs d with the reply budget ms (fuzz_exec); the budget goes back after. */
+static void exec_with_budget(struct fuzz_ctx *ctx, const struct mh_dialogue *d, int64_t ms)
+{
+	int64_t saved = ctx->xo.reply_timeout_ms;
+	ctx->xo.reply_timeout_ms = ms;
+	fuzz_exec(ctx, d, false);
+	ctx->xo.reply_timeout_ms = saved;
+}
 
 /* The client bytes sent before record `at` (the last 4 KB), and from them the verb of the last
    command line (IMAP: after the tag), [A-Z0-9-] only. */
@@ -266,8 +285,91 @@ static bool imap_tagged(const struct mh_buf *line)
 	return n > 0 && n < line->len;
 }
 
+/* The verb of a check's command text (after the IMAP tag), upper case, into v. */
+static void check_verb(const char *sent, bool tagged, char *v, size_t n)
+{
+	const char *p = sent != NULL ? sent : "";
+	if (tagged) {
+		const char *sp = strchr(p, ' ');
+		p = sp != NULL ? sp + 1 : p + strlen(p);
+	}
+	size_t k = 0;
+	for (; p[k] != '\0' && p[k] != ' ' && p[k] != '\\' && k + 1 < n; k++)
+		v[k] = (char)(p[k] >= 'a' && p[k] <= 'z' ? p[k] - 32 : p[k]);
+	v[k] = '\0';
+}
+
+/* Where the run went where the dialogue's records cannot follow: a reply that switches the
+   input mode (354 to DATA, 334 or "+" to a SASL step, a continuation) judged a failure, so the
+   records after it assume the other mode; or STARTTLS / STLS accepted without a "tls" record
+   in the dialogue (the server then reads the plaintext that follows as a TLS handshake).
+   Returns the index of that check, or SIZE_MAX. */
+static size_t mode_went_astray(const struct fuzz_ctx *ctx, const struct mh_dialogue *d)
+{
+	bool tagged = d->proto == MH_PROTO_IMAP, tls = false;
+	for (size_t i = 0; i < d->n && !tls; i++)
+		tls = d->msgs[i].op == MH_DLG_TLS;
+	const struct mh_case_result *c = &ctx->res.checks;
+	for (size_t i = 0; i < c->nchecks; i++) {
+		const struct mh_check *k = &c->checks[i];
+		const char *rx = k->received != NULL ? k->received : "";
+		if (tagged) { /* the status after the tag */
+			const char *sp = strchr(rx, ' ');
+			rx = rx[0] == '+' ? rx : sp != NULL ? sp + 1 : "";
+		}
+		if (k->verdict == MH_V_FAIL && k->kind == MH_CHECK_SPEC &&
+		    (strncmp(rx, "354", 3) == 0 || strncmp(rx, "334", 3) == 0 || rx[0] == '+'))
+			return i;
+		char v[16];
+		check_verb(k->sent, tagged, v, sizeof(v));
+		if (!tls && (strcmp(v, "STARTTLS") == 0 || strcmp(v, "STLS") == 0) &&
+		    (strncmp(rx, "220", 3) == 0 || strncmp(rx, "+OK", 3) == 0 ||
+		     mh_strncaseeq(rx, "OK", 2)))
+			return i;
+	}
+	return SIZE_MAX;
+}
+
+/* The index of the first failed spec or syntax check (the run's first violation), or
+   SIZE_MAX. */
+static size_t first_violation(const struct fuzz_ctx *ctx)
+{
+	const struct mh_case_result *c = &ctx->res.checks;
+	for (size_t i = 0; i < c->nchecks; i++)
+		if (c->checks[i].verdict == MH_V_FAIL &&
+		    (c->checks[i].kind == MH_CHECK_SPEC || c->checks[i].kind == MH_CHECK_SYNTAX))
+			return i;
+	return SIZE_MAX;
+}
+
+/* A client line before record `at` longer than the protocol lets a server refuse (and close
+   on): SMTP 1000 octets (RFC 5321 4.5.3.1.6, text lines; command lines 512), POP3 255 (RFC 2449
+   4), IMAP 8192 (RFC 7162 4 recommends servers accept at least that). */
+static bool overlong_line(const struct mh_dialogue *d, size_t at)
+{
+	size_t limit = d->proto == MH_PROTO_SMTP ? 1000 : d->proto == MH_PROTO_POP3 ? 255 : 8192;
+	size_t end = at == MH_DLG_AT_GREETING ? 0 : at < d->n ? at : d->n, run = 0;
+	for (size_t i = 0; i < end; i++) {
+		const struct mh_dlg_msg *m = &d->msgs[i];
+		for (size_t p = 0; m->op == MH_DLG_SEND && p < m->len; p++) {
+			run = m->data[p] == '\n' ? 0 : run + 1;
+			if (run + 1 > limit) /* with the LF */
+				return true;
+		}
+	}
+	return false;
+}
+
 static bool reliable(struct fuzz_ctx *ctx, const struct mh_dialogue *d, size_t at, enum evidence ev)
 {
+	if (ev == EV_VIOLATION && ctx->res.unread > 0)
+		return false; /* more replies than the engine owed: the framing went astray */
+	if (ev == EV_DISCONNECT && overlong_line(d, at))
+		return false;
+	size_t astray = mode_went_astray(ctx, d);
+	if (astray != SIZE_MAX &&
+	    (ev != EV_VIOLATION || first_violation(ctx) > astray)) /* the violation: before it */
+		return false;
 	if (ev == EV_DISCONNECT && ended_before(d, at, &ctx->scratch))
 		return false;
 	size_t amb;
@@ -335,7 +437,10 @@ static bool still_fails(void *ud, const struct mh_dialogue *cand)
 		return false;
 	ctx->min_runs++;
 	mh_sup_settle(ctx->sup, true); /* a candidate's crash must be seen in its own run */
-	fuzz_exec(ctx, cand, false);
+	if (mo->confirm)
+		exec_with_budget(ctx, cand, hang_budget(ctx));
+	else
+		fuzz_exec(ctx, cand, false);
 	mh_sup_settle(ctx->sup, false);
 	const struct mh_sup_crash *c = &ctx->crash;
 	const struct mh_dlg_result *r = &ctx->res;
@@ -454,8 +559,12 @@ static void keep_finding(struct fuzz_ctx *ctx, const struct mh_dialogue *d,
 		/* the precise key, from a run of the minimized dialogue */
 		mh_dialogue_copy(&ctx->out_min, &ctx->min);
 		mo->deadline_ms = 0;
+		bool confirmed = true;
 		if (m->cls != MH_FC_VIOLATION || disc) {
-			if (still_fails(mo, &ctx->out_min)) {
+			mo->confirm = m->cls == MH_FC_HANG;
+			confirmed = still_fails(mo, &ctx->out_min);
+			mo->confirm = false;
+			if (confirmed) {
 				finding_key(ctx, &ctx->out_min, m->cls, disc, NULL, key,
 				            sizeof(key));
 				if (strcmp(key, m->dedupe) != 0 &&
@@ -474,7 +583,12 @@ static void keep_finding(struct fuzz_ctx *ctx, const struct mh_dialogue *d,
 		}
 		m->minimized = line;
 		m->report = NULL; /* the .txt written with the first save stays */
-		if (mh_findings_rewrite(ctx->fnd, name, m, &ctx->min, &err) != 0)
+		if (!confirmed && m->cls == MH_FC_HANG)
+			fuzz_note(ctx,
+			          "%s: the minimized dialogue does not hang within %lld ms; the "
+			          "original is kept",
+			          name, (long long)hang_budget(ctx));
+		else if (mh_findings_rewrite(ctx->fnd, name, m, &ctx->min, &err) != 0)
 			fuzz_note(ctx, "error: cannot rewrite %s: %s", name, err.msg);
 		else
 			fuzz_note(ctx, "minimized %s: %s", name, line);
@@ -553,7 +667,22 @@ void fuzz_oracles(struct fuzz_ctx *ctx, const struct mh_dialogue *d, long src, c
 	    reliable(ctx, d, r->failed_at, hang ? EV_HANG : EV_DISCONNECT)) {
 		enum mh_find_class cls = hang ? MH_FC_HANG : MH_FC_VIOLATION;
 		finding_key(ctx, d, cls, !hang, NULL, key, sizeof(key));
-		if (!mh_findings_known(ctx->fnd, key)) {
+		bool isnew = !mh_findings_known(ctx->fnd, key);
+		if (isnew && hang) {
+			/* a new hang is run again with the longer budget: a reply that comes
+			   then was a deliberate delay, not a hang */
+			exec_with_budget(ctx, d, hang_budget(ctx));
+			isnew = !ctx->crash.crashed && r->outcome == MH_DLG_HANG &&
+			        reliable(ctx, d, r->failed_at, EV_HANG);
+			if (!isnew)
+				fuzz_note(ctx,
+				          "not kept: a hang at %s did not repeat with %lld ms (%s)",
+				          key + 5, (long long)hang_budget(ctx),
+				          mh_dlg_outcome_name(r->outcome));
+			else
+				finding_key(ctx, d, cls, false, NULL, key, sizeof(key));
+		}
+		if (isnew && !mh_findings_known(ctx->fnd, key)) {
 			struct min_oracle mo = {.ctx = ctx, .cls = cls, .disconnect = !hang};
 			char outcome[320];
 			snprintf(outcome, sizeof(outcome), "%s: %s",

@@ -18,6 +18,9 @@
      one reply (n = 0: right after the line). A size that does not fit, or a payload the
      dialogue never completes, makes everything after it payload: nothing more is due. A size
      that is not 1*DIGIT ("-1", "abc") makes it an ordinary command (RFC 3030: 501 at once).
+     A line that is not strictly "BDAT" SP 1*DIGIT [SP "LAST"] CRLF in printable ASCII (a CR or
+     NUL in it, a parameter, two spaces, an overlong line) is ambiguous: a server may refuse it
+     at once and read the payload as commands; its digits still size the payload.
    - IMAP literals: a line ending in "{n}" (or "~{n}") gets one reply ("+", or the tagged
      refusal), then n bytes are taken as the literal whatever they contain (a lying size simply
      eats into or leaves over the bytes that follow), then the command goes on to its final
@@ -27,16 +30,25 @@
    - SASL: after AUTH (with a mechanism) / AUTHENTICATE every line gets one reply (the next
      challenge or the final one), so the count holds whether the exchange is over or not.
      While an exchange may go on, a base64-looking line is a response, not a command: it can
-     start TLS for nobody ("STARTTLS" is valid base64).
-   - TLS: a STARTTLS / STLS line without arguments that gets a reply is followed by a "tls"
-     record (after its REPLY) when more client bytes follow, or when the source dialogue had
-     one, unless the source recorded a refusal for it. Bytes after it in the same write (the
-     STARTTLS injection test) get no reply: a correct server discards them, a vulnerable one
-     answers inside TLS. At most one "tls" record; the scanner starts afresh after it.
+     start TLS for nobody ("STARTTLS" is valid base64). Bytes written behind an AUTH /
+     AUTHENTICATE line or a SASL response, before its reply, are ambiguous: the exchange may
+     end at the first failure and the server then reads them as commands. POP3 "AUTH" alone is
+     ambiguous (-ERR, or a +OK listing the mechanisms after which the state is unknown).
+   - IMAP: a command line without a tag and SP (RFC 3501 9) is ambiguous: its untagged BAD
+     completes no command.
+   - TLS: a STARTTLS / STLS line without arguments (trailing spaces allowed: servers that split
+     at spaces take it) that gets a reply is followed by a "tls" record (after its REPLY) when
+     more client bytes follow, or when the source dialogue had one, unless the source recorded
+     a refusal for it. Bytes after it in the same write (the STARTTLS injection test) get no
+     reply: a correct server discards them, a vulnerable one answers inside TLS; they are
+     ambiguous, also behind a refused STARTTLS. At most one "tls" record; the scanner starts
+     afresh after it.
    - Ambiguity: wherever the rules above cannot know (a bare LF, an end-of-data variant, a line
-     during IDLE, injected bytes after STARTTLS), nothing is marked due. The executor then reads
-     nothing there, so it never waits in vain (no false hang); a reply that does come is read
-     by the next REPLY record. mh_mutate_first_ambiguous() says where that may start. */
+     during IDLE, injected bytes after STARTTLS, pipelining behind SASL, a malformed BDAT line,
+     an IMAP line without a tag), replies may be out of step; where the count is unknown nothing
+     is marked due. The executor then reads nothing there, so it never waits in vain (no false
+     hang); a reply that does come is read by the next REPLY record.
+     mh_mutate_first_ambiguous() says where that may start. */
 #include "mutate_int.h"
 
 #include <assert.h>

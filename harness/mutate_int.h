@@ -81,6 +81,8 @@ struct mut_scan {
 	uint64_t payload;
 	bool payload_bdat, payload_reply;
 	bool sasl;      /* maybe inside a SASL exchange */
+	bool hold;      /* the line just ended is AUTH / AUTHENTICATE or a SASL response: bytes sent
+	                   behind it before its reply are read by a mode only that reply decides */
 	bool ambiguous; /* replies after this point may be out of step */
 };
 

@@ -137,6 +137,58 @@ static int bdat_size(const char *a, uint64_t *n_r)
 	return 1;
 }
 
+/* Whether a BDAT line is strictly "BDAT" SP chunk-size [SP "LAST"] CRLF (RFC 3030 2; the verb
+   and LAST in any case), printable ASCII within the 512-octet command line of RFC 5321 4.5.3.1.4.
+   h[0..L) is the content without CRLF, hn the bytes of it the head holds. A line longer than the
+   head is not checked and counts as not strict: its size has 58 digits or more, which servers
+   take or refuse as they like. Any other line (a CR or NUL in it, a second SP, a parameter, no
+   size) may be refused at once, its payload then read as commands, or taken as a chunk: which
+   one is the server's choice. */
+static bool bdat_strict(const unsigned char *h, size_t hn, size_t L, bool crlf)
+{
+	if (!crlf || L > hn || L + 2 > 512 || L < 6 || !mh_strncaseeq((const char *)h, "BDAT ", 5))
+		return false;
+	size_t i = 5;
+	while (i < L && h[i] >= '0' && h[i] <= '9')
+		i++;
+	if (i == 5)
+		return false;
+	return i == L || (L - i == 5 && mh_strncaseeq((const char *)h + i, " LAST", 5));
+}
+
+/* IMAP: whether a command line begins with a tag and SP (RFC 3501 9: tag = 1*<any ASTRING-CHAR
+   except "+">: no controls, SP, 8-bit bytes, "(", ")", "{", "%", "*", DQUOTE, "\"; "]" is
+   allowed). A line without one gets an untagged "* BAD" (RFC 3501 7.1.3) that completes no
+   command, so the replies after it no longer pair with the lines. */
+static bool imap_tag_ok(const unsigned char *h, size_t hn)
+{
+	size_t i = 0;
+	for (; i < hn && h[i] != ' '; i++)
+		if (h[i] <= 0x20 || h[i] >= 0x7f || strchr("(){%*\"\\+", h[i]) != NULL)
+			return false;
+	return i > 0 && i < hn;
+}
+
+/* Whether the line (content h[0..L), of which the head holds hn bytes) is its verb alone, maybe
+   followed by spaces (IMAP: after the tag): 1 yes, 0 no, -1 only spaces as far as the head goes
+   but the line is longer. */
+static int only_verb(const struct mut_scan *s, const unsigned char *h, size_t hn, size_t L)
+{
+	size_t i = 0;
+	if (s->proto == MH_PROTO_IMAP) {
+		while (i < hn && h[i] != ' ')
+			i++;
+		i++;
+	}
+	while (i < hn && h[i] != ' ' && h[i] != '\r')
+		i++;
+	size_t end = L < hn ? L : hn;
+	for (; i < end; i++)
+		if (h[i] != ' ')
+			return 0;
+	return L <= hn ? 1 : -1;
+}
+
 /* Whether an AUTH / AUTHENTICATE line starts an exchange that may go on with more client lines:
    a mechanism without an initial response, or one whose mechanism takes more than one step
    (PLAIN with an initial response is over after its reply). */
@@ -183,9 +235,11 @@ static enum mut_ev command_done(struct mut_scan *s, const unsigned char *h, size
 	if (s->sasl) {
 		if (L == 1 && h[0] == '*') {
 			s->sasl = false;
+			s->hold = true;
 			return due(s, crlf);
 		}
 		if (s->seg_b64 && h == s->seg) {
+			s->hold = true; /* the reply may end the exchange or ask for more */
 			/* a SASL response; "DATA" may also be the command, and data mode is the
 			   side that cannot make the executor wait in vain */
 			if (s->proto == MH_PROTO_SMTP && strcmp(verb, "DATA") == 0) {
@@ -201,11 +255,14 @@ static enum mut_ev command_done(struct mut_scan *s, const unsigned char *h, size
 		s->ambiguous = true;
 		return MUT_EV_LINE;
 	}
-	bool has_arg = memchr(h, ' ', hn) != NULL;
-	if (s->proto == MH_PROTO_IMAP) {
-		const unsigned char *sp = memchr(h, ' ', hn);
-		has_arg = sp != NULL && memchr(sp + 1, ' ', hn - (size_t)(sp + 1 - h)) != NULL;
-	}
+	/* STARTTLS / STLS: trailing spaces are no argument to servers that split at spaces
+	   (Dovecot starts TLS for "STLS "); a line too long to tell is ambiguous */
+	int bare = only_verb(s, h, hn, L);
+	bool tls_verb = strcmp(verb, s->proto == MH_PROTO_POP3 ? "STLS" : "STARTTLS") == 0;
+	if (tls_verb && bare < 0)
+		s->ambiguous = true;
+	if (tls_verb && bare > 0 && crlf)
+		*starttls_r = true;
 	switch (s->proto) {
 	case MH_PROTO_SMTP:
 		if (strcmp(verb, "DATA") == 0) {
@@ -214,6 +271,9 @@ static enum mut_ev command_done(struct mut_scan *s, const unsigned char *h, size
 			return due(s, crlf);
 		}
 		if (strcmp(verb, "BDAT") == 0) {
+			if (!bdat_strict(h, hn, L, crlf))
+				s->ambiguous = true;
+			/* the digits size the payload, even of a malformed line */
 			head_arg(h, hn, arg, sizeof(arg));
 			uint64_t n;
 			if (bdat_size(arg, &n)) {
@@ -228,24 +288,31 @@ static enum mut_ev command_done(struct mut_scan *s, const unsigned char *h, size
 				return MUT_EV_LINE;
 			}
 		}
-		if (strcmp(verb, "STARTTLS") == 0 && !has_arg && crlf)
-			*starttls_r = true;
-		if (strcmp(verb, "AUTH") == 0)
+		if (strcmp(verb, "AUTH") == 0) {
 			s->sasl = sasl_starts(s, h, hn);
+			s->hold = true;
+		}
 		return due(s, crlf);
 	case MH_PROTO_IMAP:
-		if (strcmp(verb, "IDLE") == 0)
+		if (!imap_tag_ok(h, hn))
+			s->ambiguous = true;
+		if (strcmp(verb, "IDLE") == 0) {
 			s->mode = SCAN_IDLE;
-		else if (strcmp(verb, "AUTHENTICATE") == 0)
+		} else if (strcmp(verb, "AUTHENTICATE") == 0) {
 			s->sasl = sasl_starts(s, h, hn);
-		else if (strcmp(verb, "STARTTLS") == 0 && !has_arg && crlf)
-			*starttls_r = true;
+			s->hold = true;
+		}
 		return due(s, crlf);
 	default:
-		if (strcmp(verb, "STLS") == 0 && !has_arg && crlf)
-			*starttls_r = true;
-		if (strcmp(verb, "AUTH") == 0)
+		if (strcmp(verb, "AUTH") == 0) {
 			s->sasl = sasl_starts(s, h, hn);
+			s->hold = true;
+			/* AUTH alone is not RFC 5034 syntax: -ERR, or (Dovecot, before RFC 5034) a
+			   +OK listing the mechanisms, after which the spec's AUTH rule would move
+			   the engine to TRANSACTION: the state after it is the server's choice */
+			if (bare != 0)
+				s->ambiguous = true;
+		}
 		return due(s, crlf);
 	}
 }
@@ -256,6 +323,7 @@ static enum mut_ev line_done(struct mut_scan *s, bool *starttls_r)
 	bool crlf = s->taillen > 0 && s->tail[s->taillen - 1] == '\r';
 	size_t L = s->seglen - (crlf ? 1 : 0);
 	enum mut_ev ev = MUT_EV_NONE;
+	s->hold = false;
 
 	if (s->mode == SCAN_DATA) {
 		if (L == 1 && s->seg[0] == '.') {
@@ -290,6 +358,9 @@ static enum mut_ev line_done(struct mut_scan *s, bool *starttls_r)
 	bool sasl_line = s->sasl && s->seg_b64 && !s->cont;
 	if (s->proto == MH_PROTO_IMAP && !sasl_line && tail_literal(s, crlf, &n, &nonsync)) {
 		if (!s->cont) {
+			if (!imap_tag_ok(s->seg,
+			                 s->seglen < MUT_SCAN_HEAD ? s->seglen : MUT_SCAN_HEAD))
+				s->ambiguous = true;
 			memcpy(s->cmd, s->seg, MUT_SCAN_HEAD);
 			s->cmdlen = s->seglen < MUT_SCAN_HEAD ? s->seglen : MUT_SCAN_HEAD;
 		}
@@ -343,6 +414,12 @@ size_t mut_scan_feed(struct mut_scan *s, const unsigned char *p, size_t n, enum 
 		i = end + 1;
 		enum mut_ev ev = line_done(s, starttls_r);
 		if (ev != MUT_EV_NONE) {
+			/* bytes in the same write behind a line whose reply decides how they are
+			   read: after STARTTLS / STLS they may be plaintext the server drops; after
+			   AUTH or a SASL response the exchange may go on (a response) or be over at
+			   the first failure (a command) */
+			if ((s->hold || *starttls_r) && i < n)
+				s->ambiguous = true;
 			*ev_r = ev;
 			return i;
 		}

@@ -159,7 +159,11 @@ static size_t tagged_head(const struct mh_parser *p, struct mh_reply *r, const u
 		}
 	}
 	const char *want = p->expect.tag;
-	if (want[0] != '\0' && (tl != strlen(want) || memcmp(t, want, tl) != 0))
+	size_t wl = strlen(want);
+	/* a tag longer than the expectation holds is kept cut short: its first bytes must match */
+	bool cut = wl == sizeof(p->expect.tag) - 1;
+	bool differs = (cut ? tl < wl : tl != wl) || memcmp(t, want, wl) != 0;
+	if (want[0] != '\0' && differs)
 		mh_reply_syntax(r, "RFC 3501 2.2.2",
 		                "tagged response has tag \"%s\", not the command's tag \"%s\"",
 		                shown, want);

@@ -1,12 +1,13 @@
 /* proto_pop3.c: POP3 status lines and dot-terminated multi-line bodies (RFC 1939 3, RFC 2449, RFC
  * 5034). */
 #include "proto.h"
+#include "spec.h"
 
 #include <stdio.h>
 #include <string.h>
 
 #define POP3_MAX_RESPONSE                                                                          \
-	512 /* RFC 1939 3: "up to 512 characters long, including the terminating CRLF" */
+	512 /* RFC 2449 4: "unchanged at 512 octets (including the terminating CRLF)" */
 
 /* True if s[0..n) starts with word (any case) followed by SP or the end of the line. */
 static bool status_is(const unsigned char *s, size_t n, const char *word)
@@ -124,11 +125,13 @@ static void pop3_finish(const struct mh_parser *p, struct mh_reply *r, const uns
 		mh_reply_syntax(r, "RFC 1939 3", "status line ends in a bare LF, not CRLF");
 	if (nul)
 		mh_reply_syntax(r, "RFC 2449 3", "status line contains a NUL byte");
-	if (lf + 1 > POP3_MAX_RESPONSE)
-		mh_reply_syntax(r, "RFC 1939 3",
-		                "status line is %zu octets; responses may be up to 512 characters "
-		                "long, including the terminating CRLF",
-		                lf + 1);
+	if (lf + 1 > POP3_MAX_RESPONSE) /* no MUST in either RFC: a SHOULD-level finding */
+		mh_reply_syntax_level(
+		    r, MH_LEVEL_SHOULD, "RFC 2449 4",
+		    "status line is %zu octets; \"The maximum length of the first "
+		    "line of a command response (including the initial greeting) "
+		    "is unchanged at 512 octets (including the terminating CRLF).\"",
+		    lf + 1);
 	pop3_status(p, r, d, e);
 	if (!opens_body(&p->expect, d, e))
 		return;

@@ -1,6 +1,8 @@
 /* reply.c: the parsed reply object and protocol / class names. */
 #include "reply.h"
+#include "spec.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,15 +69,29 @@ void mh_reply_add_line(struct mh_reply *r, size_t off, size_t len)
 	r->nlines++;
 }
 
-void mh_reply_syntax(struct mh_reply *r, const char *rfc, const char *fmt, ...)
+static void syntax_add(struct mh_reply *r, int level, const char *rfc, const char *fmt, va_list ap)
 {
 	if (r->nsyntax >= MH_REPLY_MAX_SYNTAX)
 		return;
 	struct mh_syntax_error *e = &r->syntax[r->nsyntax++];
 	snprintf(e->rfc, sizeof(e->rfc), "%s", rfc);
+	e->level = level;
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+}
+
+void mh_reply_syntax(struct mh_reply *r, const char *rfc, const char *fmt, ...)
+{
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	syntax_add(r, MH_LEVEL_MUST, rfc, fmt, ap);
+	va_end(ap);
+}
+
+void mh_reply_syntax_level(struct mh_reply *r, int level, const char *rfc, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	syntax_add(r, level, rfc, fmt, ap);
 	va_end(ap);
 }
 

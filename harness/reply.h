@@ -26,6 +26,7 @@ enum mh_reply_class {
 struct mh_syntax_error {
 	char msg[200];
 	char rfc[48]; /* e.g. "RFC 5321 4.2" */
+	int level;    /* enum mh_level (spec.h): MH_LEVEL_MUST unless mh_reply_syntax_level said */
 };
 #define MH_REPLY_MAX_SYNTAX 8
 
@@ -66,9 +67,12 @@ void mh_reply_deinit(struct mh_reply *r);
 /* Empties r for reuse, keeping its allocations. */
 void mh_reply_reset(struct mh_reply *r);
 void mh_reply_add_line(struct mh_reply *r, size_t off, size_t len);
-/* Records a grammar violation (first MH_REPLY_MAX_SYNTAX kept). */
+/* Records a grammar violation (first MH_REPLY_MAX_SYNTAX kept), at level MUST. */
 void mh_reply_syntax(struct mh_reply *r, const char *rfc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The same at another level (an enum mh_level), for limits the RFC states without MUST. */
+void mh_reply_syntax_level(struct mh_reply *r, int level, const char *rfc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* Line i's bytes and length (text without CRLF). */
 const unsigned char *mh_reply_line_data(const struct mh_reply *r, size_t i, size_t *len_r);
 const char *mh_reply_class_name(enum mh_reply_class c);

@@ -102,6 +102,10 @@ struct mh_session {
 	size_t nsecrets;
 	int64_t t0;    /* case start, for transcript event times */
 	bool bye_seen; /* IMAP: an untagged BYE arrived */
+	/* the last reply announced that the server may close: SMTP 221 or 421 (to any command:
+	   RFC 5321 7.8 lets a server under attack defend itself), an IMAP BYE, a POP3 -ERR (RFC
+	   1939 has no rule against closing) */
+	bool close_announced;
 };
 
 struct mh_session *mh_session_new(const struct mh_spec *spec, struct mh_case_result *c, int conn)
@@ -595,8 +599,8 @@ static void check_syntax(struct mh_session *s, const struct pending *p, const st
 {
 	for (size_t i = 0; i < r->nsyntax; i++)
 		add_check(s, MH_CHECK_SYNTAX, false, r->syntax[i].msg, p ? p->sent : NULL, r,
-		          "a reply that follows the grammar", r->syntax[i].rfc, MH_LEVEL_MUST,
-		          s->state, s->state);
+		          "a reply that follows the grammar", r->syntax[i].rfc,
+		          (enum mh_level)r->syntax[i].level, s->state, s->state);
 	const struct proto_hooks *h = s->hooks;
 	if (h->resp_codes_cap != NULL && s->caps_known &&
 	    mh_caps_has(&s->caps, h->resp_codes_cap)) {
@@ -784,6 +788,11 @@ void mh_session_reply(struct mh_session *s, const struct mh_reply *r)
 			s->bye_seen = true;
 		return;
 	}
+	switch (spec->proto) {
+	case MH_PROTO_SMTP: s->close_announced = r->code == 221 || r->code == 421; break;
+	case MH_PROTO_POP3: s->close_announced = r->cls == MH_RC_PERMFAIL; break;
+	default: break; /* IMAP: bye_seen */
+	}
 	long idx = find_pending(s, r);
 	if (idx < 0) {
 		if (s->result != NULL) {
@@ -845,7 +854,7 @@ void mh_session_closed(struct mh_session *s, bool by_server)
 {
 	const struct proto_hooks *h = s->hooks;
 	bool final = s->spec->states[s->state].final;
-	if (by_server && !final && h->close_rfc != NULL &&
+	if (by_server && !final && h->close_rfc != NULL && !s->close_announced &&
 	    ((h->close_needs_pending && s->npending > 0) ||
 	     (h->close_needs_no_bye && !s->bye_seen))) {
 		const struct pending *p = s->npending > 0 ? &s->pending[0] : NULL;
@@ -889,6 +898,11 @@ const struct mh_caps *mh_session_caps(const struct mh_session *s)
 size_t mh_session_pending(const struct mh_session *s)
 {
 	return s->npending;
+}
+
+bool mh_session_close_announced(const struct mh_session *s)
+{
+	return s->close_announced || s->bye_seen;
 }
 
 int mh_session_pending_cmd(const struct mh_session *s)

@@ -41,6 +41,11 @@ const char *mh_session_state_name(const struct mh_session *s);
 const struct mh_caps *mh_session_caps(const struct mh_session *s);
 /* Number of commands still waiting for a reply. */
 size_t mh_session_pending(const struct mh_session *s);
+/* True if the server announced that it may close: an IMAP untagged BYE, or as the last reply
+   an SMTP 221 or 421 (RFC 5321 3.8 names 221 after QUIT and 421; 7.8 lets a server that sees
+   an attack, e.g. a non-SMTP command, end the session, and Postfix does so with 221) or a POP3
+   -ERR. A close then is no violation and no disconnect finding. */
+bool mh_session_close_announced(const struct mh_session *s);
 /* The spec command index of the oldest command still waiting for a reply, or -1 if none. */
 int mh_session_pending_cmd(const struct mh_session *s);
 /* Sets the capability names the session uses for gating (copied). */

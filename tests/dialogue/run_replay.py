@@ -185,6 +185,47 @@ send NOOP\\r\\n
                 "outcome: ok, 2 replies", "result: no finding"],
     },
     {
+        "name": "announced_close",  # 221 to a non-SMTP line, then a close (RFC 5321 7.8)
+        "server": """== dialogue: a bogus line gets 221 and the connection ends
+S: 220 canned.example ESMTP\\r\\n
+C: EHLO x
+S: 250 canned.example\\r\\n
+C: "
+C: NOOP
+S: 221 2.7.0 Error: I can break rules, too. Goodbye.\\r\\n
+CLOSE
+""" + LIVE_SMTP,
+        "dialogue": """# mailharness dialogue 1
+proto smtp
+send EHLO x\\r\\n
+reply 250
+send "\\r\\nNOOP\\r\\n
+reply
+reply 250
+""",
+        "exit": 0,
+        "out": ["outcome: ok", "result: no finding"],
+        "not_out": ["violation:"],
+    },
+    {
+        "name": "imap_bye_close",  # an untagged BYE, then a close with a command unanswered
+        "proto": "imap",
+        "server": """== dialogue
+S: * OK canned IMAP4rev1 ready\\r\\n
+C: A1 NOOP
+S: * BYE Input buffer full\\r\\n
+CLOSE
+""" + LIVE_IMAP,
+        "dialogue": """# mailharness dialogue 1
+proto imap
+send A1 NOOP\\r\\n
+reply OK
+""",
+        "exit": 0,
+        "out": ["outcome: ok", "result: no finding"],
+        "not_out": ["violation:"],
+    },
+    {
         "name": "session_over",  # after 221 no reply is due: records after it are not awaited
         "server": SMTP_OK_SERVER + LIVE_SMTP,
         "dialogue": SMTP_OK_DLG + "send NOOP\\r\\nreply 250\n",

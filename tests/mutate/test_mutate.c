@@ -156,9 +156,12 @@ static void test_stream_rows(void)
 
 /* ---- mh_mutate_fix_replies on dialogue files ---- */
 
+#define A10  "AAAAAAAAAA"
+#define A100 A10 A10 A10 A10 A10 A10 A10 A10 A10 A10
+
 struct fix_row {
 	const char *text; /* dialogue text form (header added) */
-	const char *want; /* layout after the fix */
+	const char *want; /* layout after the fix (NULL = not checked) */
 	const char
 	    *statuses;    /* the REPLY statuses after the fix, joined by ',' ("" = not checked) */
 	int ambiguous_at; /* record index mh_mutate_first_ambiguous must give, -1 = none */
@@ -193,6 +196,88 @@ static const struct fix_row fix_rows[] = {
     /* a bare LF makes what follows ambiguous from that record on */
     {"proto pop3\nsend USER a\\r\\n\nsend PASS b\\n\nsend QUIT\\r\\n\n",
      "S:USER a\\r\\n|R|S:PASS b\\n|S:QUIT\\r\\n|R", "", 2},
+    /* 10: a BDAT line that is not strictly "BDAT" SP 1*DIGIT [SP "LAST"] CRLF (RFC 3030 2):
+       whether the server takes the chunk or refuses the line at once is its choice; the digits
+       still size the payload */
+    {"proto smtp\nsend EHLO x\\r\\n\nreply 250\nsend BDAT 3\\r\\r\\n\nsend abc\nreply 250\n",
+     "S:EHLO x\\r\\n|R|S:BDAT 3\\r\\r\\n|S:abc|R", "250,250", 2},
+    {"proto smtp\nsend EHLO x\\r\\n\nreply 250\nsend BDAT 3\\0\\r\\n\nsend abc\nreply 250\n",
+     "S:EHLO x\\r\\n|R|S:BDAT 3\\0\\r\\n|S:abc|R", "250,250", 2},
+    {"proto smtp\nsend BDAT\\r 3\\r\\n\nsend abc\nreply 250\n", "S:BDAT\\r 3\\r\\n|S:abc|R", "250",
+     0},
+    {"proto smtp\nsend EHLO x\\r\\n\nreply 250\nsend BDAT 6" A100 A100 A100 A100 A100
+     "\\r\\n\nsend abcdef\nreply\n",
+     NULL, "", 2},
+    {"proto smtp\nsend EHLO x\\r\\n\nreply 250\nsend BDAT 3 AUTH=a\\xf4\\r\\nabc\nreply 500\n",
+     "S:EHLO x\\r\\n|R|S:BDAT 3 AUTH=a\\xf4\\r\\nabc|R", "250,500", 2},
+    /* 15 */
+    {"proto smtp\nsend BDAT abc\\r\\n\nreply 501\n", "S:BDAT abc\\r\\n|R", "501", 0},
+    {"proto smtp\nsend BDAT  3\\r\\n\nsend abc\nreply 250\n", "S:BDAT  3\\r\\n|S:abc|R", "250", 0},
+    /* valid BDAT lines (any case) are not ambiguous */
+    {"proto smtp\nsend EHLO x\\r\\n\nreply 250\nsend BDAT 23 LAST\\r\\n\n"
+     "send Subject: x\\r\\n\\r\\nbody!!!\\r\\n\nreply 250\n",
+     "S:EHLO x\\r\\n|R|S:BDAT 23 LAST\\r\\n|S:Subject: x\\r\\n\\r\\nbody!!!\\r\\n|R", "250,250",
+     -1},
+    {"proto smtp\nsend bdat 3 last\\r\\nabc\nreply 250\nsend BDAT 0\\r\\n\nreply 250\n",
+     "S:bdat 3 last\\r\\nabc|R|S:BDAT 0\\r\\n|R", "250,250", -1},
+    /* IMAP lines without a valid tag get an untagged BAD (RFC 3501 7.1.3) that completes
+       nothing */
+    {"proto imap\nsend \"\"\"A0001 LITERAL+\\r\\n\nreply BAD\nsend A0002 NOOP\\r\\n\nreply OK\n",
+     "S:\"\"\"A0001 LITERAL+\\r\\n|R|S:A0002 NOOP\\r\\n|R", "BAD,OK", 0},
+    /* 20 */
+    {"proto imap\nsend a1 NOOP\\r\\n\nreply OK\nsend A0002\\r\\n\nreply BAD\n",
+     "S:a1 NOOP\\r\\n|R|S:A0002\\r\\n|R", "OK,BAD", 2},
+    {"proto imap\nsend a1 NOOP\\r\\n\nreply OK\nsend * NOOP\\r\\n\nreply BAD\n",
+     "S:a1 NOOP\\r\\n|R|S:* NOOP\\r\\n|R", "OK,BAD", 2},
+    {"proto imap\nsend a(1 APPEND INBOX {3}\\r\\n\nreply +\nsend abc\\r\\n\nreply OK\n",
+     "S:a(1 APPEND INBOX {3}\\r\\n|R|S:abc\\r\\n|R", "+,OK", 0},
+    /* valid tags ("]" is an ASTRING-CHAR), literal data, SASL responses and DONE are no lines
+       that need one */
+    {"proto imap\nsend a]1 NOOP\\r\\n\nreply OK\nsend a2 APPEND INBOX {4}\\r\\n\nreply +\n"
+     "send (*\"%\\r\\n\nreply OK\nsend a3 IDLE\\r\\n\nreply +\nsend DONE\\r\\n\nreply OK\n"
+     "send a4 AUTHENTICATE PLAIN\\r\\n\nreply +\nsend AGFAYg==\\r\\n\nreply OK\n",
+     "S:a]1 NOOP\\r\\n|R|S:a2 APPEND INBOX {4}\\r\\n|R|S:(*\"%\\r\\n|R|S:a3 IDLE\\r\\n|R|"
+     "S:DONE\\r\\n|R|S:a4 AUTHENTICATE PLAIN\\r\\n|R|S:AGFAYg==\\r\\n|R",
+     "OK,+,OK,+,OK,+,OK", -1},
+    /* bytes behind AUTH / AUTHENTICATE or a SASL response, before its reply: the exchange
+       may be over at the first failure, the rest then read as commands */
+    {"proto smtp\nsend EHLO x\\r\\n\nreply 250\nsend AUTH LOGIN\\r\\n=\\r\\nQUIT\\r\\n\n",
+     "S:EHLO x\\r\\n|R|S:AUTH LOGIN\\r\\n=\\r\\nQUIT\\r\\n|R|R|R", "", 2},
+    /* 25 */
+    {"proto pop3\nsend AUTH PLAIN\\r\\nAGFAYg==\\r\\n\n", "S:AUTH PLAIN\\r\\nAGFAYg==\\r\\n|R|R",
+     "", 0},
+    {"proto imap\nsend a AUTHENTICATE LOGIN\\r\\n\nreply +\nsend dXNlcg==\\r\\nb NOOP\\r\\n\n",
+     "S:a AUTHENTICATE LOGIN\\r\\n|R|S:dXNlcg==\\r\\nb NOOP\\r\\n|R|R", "", 2},
+    {"proto smtp\nsend AUTH PLAIN AGFAYg==\\r\\nMAIL FROM:<a>\\r\\n\n",
+     "S:AUTH PLAIN AGFAYg==\\r\\nMAIL FROM:<a>\\r\\n|R|R", "", 0},
+    {"proto smtp\nsend AUTH LOG\nsend IN\\r\nsend \\n=\\r\\n\n",
+     "S:AUTH LOG|S:IN\\r|S:\\n=\\r\\n|R|R", "", 2},
+    /* an initial response with its reply, or each SASL line with its own: not ambiguous */
+    {"proto smtp\nsend AUTH PLAIN AGFAYg==\\r\\n\nreply 235\nsend MAIL FROM:<a>\\r\\n\nreply 250\n",
+     "S:AUTH PLAIN AGFAYg==\\r\\n|R|S:MAIL FROM:<a>\\r\\n|R", "235,250", -1},
+    /* 30 */
+    {"proto pop3\nsend AUTH LOGIN\\r\\n\nreply +\nsend dXNlcg==\\r\\n\nreply +\n"
+     "send cGFzcw==\\r\\n\nreply +OK\n",
+     "S:AUTH LOGIN\\r\\n|R|S:dXNlcg==\\r\\n|R|S:cGFzcw==\\r\\n|R", "+,+,+OK", -1},
+    /* POP3 AUTH alone: -ERR, or a multi-line +OK listing (Dovecot); the state after it is
+       the server's choice */
+    {"proto pop3\nsend AUTH\\r\\n\nreply +OK\nsend USER a\\r\\n\nreply +OK\n",
+     "S:AUTH\\r\\n|R|S:USER a\\r\\n|R", "+OK,+OK", 0},
+    /* STARTTLS / STLS with trailing spaces is STARTTLS; plaintext behind it in the same
+       write is ambiguous, also when it was refused */
+    {"proto pop3\nsend STLS \\r\\n\nreply +OK\ntls\nsend CAPA\\r\\n\nreply +OK\n",
+     "S:STLS \\r\\n|R|T|S:CAPA\\r\\n|R", "+OK,+OK", -1},
+    {"proto pop3\nsend STLS  \\r\\nCAPA\\r\\n\nreply +OK\n", "S:STLS  \\r\\nCAPA\\r\\n|R|T", "", 0},
+    {"proto imap\nsend a STARTTLS \\r\\n\nreply OK\ntls\nsend b NOOP\\r\\n\nreply OK\n",
+     "S:a STARTTLS \\r\\n|R|T|S:b NOOP\\r\\n|R", "OK,OK", -1},
+    /* 35 */
+    {"proto smtp\nsend STARTTLS\\r\\nEHLO x\\r\\n\nreply 454\nreply 250\n",
+     "S:STARTTLS\\r\\nEHLO x\\r\\n|R|R", "454,250", 0},
+    {"proto smtp\nsend STARTTLS\\r\\n\nreply 220\ntls\nsend EHLO x\\r\\n\nreply 250\n",
+     "S:STARTTLS\\r\\n|R|T|S:EHLO x\\r\\n|R", "220,250", -1},
+    /* an argument is not trailing space: no STARTTLS, no TLS record */
+    {"proto smtp\nsend STARTTLS x\\r\\n\nreply 501\nsend EHLO x\\r\\n\nreply 250\n",
+     "S:STARTTLS x\\r\\n|R|S:EHLO x\\r\\n|R", "501,250", -1},
 };
 
 static void test_fix_rows(void)
@@ -216,7 +301,7 @@ static void test_fix_rows(void)
 		}
 		mh_mutate_fix_replies(&d);
 		layout(&d, &got);
-		int ok = strcmp(mh_buf_cstr(&got), r->want) == 0;
+		int ok = r->want == NULL || strcmp(mh_buf_cstr(&got), r->want) == 0;
 		if (!ok)
 			tap_diag("row %zu: got  %s\n#          want %s", i, mh_buf_cstr(&got),
 			         r->want);

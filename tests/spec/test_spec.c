@@ -258,7 +258,7 @@ static void test_multiline_and_caps(void)
 	    {"RETR", MH_ML_ALWAYS, NULL},    {"LIST", MH_ML_NO_ARGS, NULL},
 	    {"UIDL", MH_ML_NO_ARGS, "UIDL"}, {"TOP", MH_ML_ALWAYS, "TOP"},
 	    {"CAPA", MH_ML_ALWAYS, NULL},    {"STAT", MH_ML_NEVER, NULL},
-	    {"STLS", MH_ML_NEVER, "STLS"},   {"AUTH", MH_ML_NEVER, "SASL"},
+	    {"STLS", MH_ML_NEVER, "STLS"},   {"AUTH", MH_ML_NO_ARGS, "SASL"},
 	    {"USER", MH_ML_NEVER, "USER"},
 	};
 	for (size_t i = 0; i < MH_ARRAY_SIZE(rows); i++) {

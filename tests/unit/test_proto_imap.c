@@ -162,11 +162,21 @@ static const struct tap_row rows[] = {
     /* pipelined: the next reply stays */
     {TAP_IN("A1 OK x\r\n* 1 EXISTS\r\nA2 OK y\r\n"), .ex = {.kind = R, .tag = "A1"}, .consumed = 9,
      .cls = MH_RC_OK, .status = "OK", .tag = "A1", .text = "x"},
-    /* a tag longer than r->tag is truncated and cannot match */
+    /* a tag longer than the expectation holds: the command's tag was cut short the same way,
+       so the response's tag matches when it begins with it */
     {TAP_IN("A123456789012345678901234567890123456789012345678901234567890123456789 OK x\r\n"),
      .ex = {.kind = R, .tag = "A12345678901234567890123456789012345678901234567890123456789012"},
      .cls = MH_RC_OK, .status = "OK",
-     .tag = "A12345678901234567890123456789012345678901234567890123456789012", .nsyntax = 1},
+     .tag = "A12345678901234567890123456789012345678901234567890123456789012", .nsyntax = 0},
+    /* ... and does not when it begins otherwise */
+    {TAP_IN("B123456789012345678901234567890123456789012345678901234567890123456789 OK x\r\n"),
+     .ex = {.kind = R, .tag = "A12345678901234567890123456789012345678901234567890123456789012"},
+     .cls = MH_RC_OK, .status = "OK",
+     .tag = "B12345678901234567890123456789012345678901234567890123456789012", .nsyntax = 1},
+    /* a cut expectation never matches a shorter tag */
+    {TAP_IN("A1234 OK x\r\n"),
+     .ex = {.kind = R, .tag = "A12345678901234567890123456789012345678901234567890123456789012"},
+     .cls = MH_RC_OK, .status = "OK", .tag = "A1234", .nsyntax = 1},
 };
 
 /* A literal of a million bytes split at odd places, and a huge response count. */

@@ -1,5 +1,6 @@
 /* test_proto_pop3.c: table-driven tests of the POP3 status-line and multi-line body parser. */
 #include "proto.h"
+#include "spec.h"
 #include "tap.h"
 
 #include <stdlib.h>
@@ -112,7 +113,9 @@ static const struct tap_row rows[] = {
      .lim = {.max_reply = 24}, .fail = "reply exceeds 24 bytes"},
 };
 
-/* Status lines over 512 octets are a syntax error, but still parsed. */
+/* Status lines over 512 octets are a syntax error, but still parsed. Neither RFC 1939 3 ("may be
+   up to 512 characters long") nor RFC 2449 4 ("is unchanged at 512 octets") says MUST: the
+   error is at level SHOULD, citing RFC 2449 4. */
 static void test_long_status(void)
 {
 	char line[600];
@@ -130,8 +133,24 @@ static void test_long_status(void)
 	                       .cls = MH_RC_OK,
 	                       .status = "+OK",
 	                       .nsyntax = 1,
-	                       .rfc = "RFC 1939 3"};
+	                       .rfc = "RFC 2449 4"};
 	tap_ok(tap_run_row(MH_PROTO_POP3, &row2, 1), "513-octet status line is a syntax error");
+	struct mh_reply r;
+	struct mh_error err;
+	size_t consumed = 0;
+	mh_reply_init(&r, MH_PROTO_POP3);
+	int rc = tap_feed(MH_PROTO_POP3, &row2, 0, 0, &r, &consumed, &err);
+	tap_ok(rc == 1 && r.nsyntax == 1 && r.syntax[0].level == MH_LEVEL_SHOULD,
+	       "513-octet status line is a SHOULD-level syntax error");
+	mh_reply_deinit(&r);
+	/* the other syntax errors stay MUST */
+	struct tap_row row3 = {TAP_IN("+OK\n"), .ex = {.kind = R}, .cls = MH_RC_OK,
+	                       .status = "+OK", .nsyntax = 1,      .rfc = "RFC 1939 3"};
+	mh_reply_init(&r, MH_PROTO_POP3);
+	rc = tap_feed(MH_PROTO_POP3, &row3, 0, 0, &r, &consumed, &err);
+	tap_ok(rc == 1 && r.nsyntax == 1 && r.syntax[0].level == MH_LEVEL_MUST,
+	       "a bare LF after the status line is a MUST-level syntax error");
+	mh_reply_deinit(&r);
 }
 
 /* A body that never ends, at small caps; a huge body line count at the default cap. */
