@@ -207,10 +207,11 @@ static int await_reply(struct mh_conn *c, const struct mh_dlg_exec_opts *o, cons
 		            i);
 		return 0;
 	}
-	if (oc == MH_DLG_HANG)
+	if (oc == MH_DLG_HANG) {
+		res->partial = c->in.len;
 		set_outcome(res, c, oc, i, "no reply due at record %zu within %lld ms (%s)", i,
 		            (long long)o->reply_timeout_ms, err.msg);
-	else
+	} else
 		set_outcome(res, c, oc, i, "record %zu: %s", i, err.msg);
 	return 0;
 }

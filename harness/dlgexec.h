@@ -60,6 +60,10 @@ struct mh_dlg_result {
 	   command answered: more replies than commands, so the exchange was framed differently
 	   from how the server saw it (the fuzzer then trusts no violation of the run) */
 	size_t unread;
+	/* HANG: bytes of the due reply that had arrived when the budget ran out (a reply still
+	   coming, e.g. Postfix sending each line of a reply a second apart once a client has
+	   sent too many junk commands: slow, not hung) */
+	size_t partial;
 	int64_t elapsed_ms;
 	struct mh_case_result checks; /* every check and the transcript of the run (for saving a
 	                                 finding with its evidence); owned, freed by deinit */

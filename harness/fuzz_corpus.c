@@ -317,13 +317,16 @@ const struct mh_dialogue *fuzz_corpus_get(struct fuzz_ctx *ctx, size_t i)
 
 size_t fuzz_corpus_pick(struct fuzz_ctx *ctx)
 {
-	/* tournament of three: favoured, productive and rarely picked entries win */
+	/* tournament of three: favoured, productive, rarely picked and short entries win (a
+	   dialogue of a thousand repeated commands costs a thousand round trips; AFL++ likewise
+	   favours fast, small inputs) */
 	size_t best = (size_t)mh_rng_below(&ctx->rng, ctx->nq);
 	double best_score = -1.0;
 	for (int k = 0; k < 3; k++) {
 		size_t j = k == 0 ? best : (size_t)mh_rng_below(&ctx->rng, ctx->nq);
 		const struct fuzz_entry *e = &ctx->q[j];
-		double score = (e->favored ? 2.0 : 1.0) * (1.0 + e->finds) / (1.0 + e->picks / 8.0);
+		double score = (e->favored ? 2.0 : 1.0) * (1.0 + e->finds) /
+		               (1.0 + e->picks / 8.0) / (1.0 + (double)e->bytes / 4096.0);
 		if (score > best_score) {
 			best_score = score;
 			best = j;

@@ -5,6 +5,7 @@
 #include "fuzz_int.h"
 #include "minimize.h"
 
+#include <ctype.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -301,14 +302,16 @@ static void check_verb(const char *sent, bool tagged, char *v, size_t n)
 
 /* Where the run went where the dialogue's records cannot follow: a reply that switches the
    input mode (354 to DATA, 334 or "+" to a SASL step, a continuation) judged a failure, so the
-   records after it assume the other mode; or STARTTLS / STLS accepted without a "tls" record
-   in the dialogue (the server then reads the plaintext that follows as a TLS handshake).
+   records after it assume the other mode; or STARTTLS / STLS accepted more often than the
+   dialogue has "tls" records (the server then reads the plaintext that follows as a TLS
+   handshake).
    Returns the index of that check, or SIZE_MAX. */
 static size_t mode_went_astray(const struct fuzz_ctx *ctx, const struct mh_dialogue *d)
 {
-	bool tagged = d->proto == MH_PROTO_IMAP, tls = false;
-	for (size_t i = 0; i < d->n && !tls; i++)
-		tls = d->msgs[i].op == MH_DLG_TLS;
+	bool tagged = d->proto == MH_PROTO_IMAP;
+	size_t ntls = 0, accepted = 0; /* tls records; STARTTLS / STLS accepted so far */
+	for (size_t i = 0; i < d->n; i++)
+		ntls += d->msgs[i].op == MH_DLG_TLS;
 	const struct mh_case_result *c = &ctx->res.checks;
 	for (size_t i = 0; i < c->nchecks; i++) {
 		const struct mh_check *k = &c->checks[i];
@@ -322,9 +325,10 @@ static size_t mode_went_astray(const struct fuzz_ctx *ctx, const struct mh_dialo
 			return i;
 		char v[16];
 		check_verb(k->sent, tagged, v, sizeof(v));
-		if (!tls && (strcmp(v, "STARTTLS") == 0 || strcmp(v, "STLS") == 0) &&
+		if ((strcmp(v, "STARTTLS") == 0 || strcmp(v, "STLS") == 0) &&
 		    (strncmp(rx, "220", 3) == 0 || strncmp(rx, "+OK", 3) == 0 ||
-		     mh_strncaseeq(rx, "OK", 2)))
+		     mh_strncaseeq(rx, "OK", 2)) &&
+		    ++accepted > ntls)
 			return i;
 	}
 	return SIZE_MAX;
@@ -366,6 +370,8 @@ static bool reliable(struct fuzz_ctx *ctx, const struct mh_dialogue *d, size_t a
 		return false; /* more replies than the engine owed: the framing went astray */
 	if (ev == EV_DISCONNECT && overlong_line(d, at))
 		return false;
+	if (ev == EV_HANG && ctx->res.partial > 0)
+		return false; /* the reply had begun: slow (a tarpit), not hung */
 	size_t astray = mode_went_astray(ctx, d);
 	if (astray != SIZE_MAX &&
 	    (ev != EV_VIOLATION || first_violation(ctx) > astray)) /* the violation: before it */
@@ -472,6 +478,34 @@ static bool still_fails(void *ud, const struct mh_dialogue *cand)
 	}
 }
 
+/* A violation text without the details that vary between instances of one behaviour: byte
+   values ("0xf0" -> "0x..") and sizes ("672 octets" -> "N octets", also bytes). */
+static void normalize_violation(const char *v, char *out, size_t len)
+{
+	size_t k = 0;
+	for (const char *p = v; *p != '\0' && k + 4 < len;) {
+		if (p[0] == '0' && p[1] == 'x' && isxdigit((unsigned char)p[2])) {
+			memcpy(out + k, "0x..", 4);
+			k += 4;
+			for (p += 2; isxdigit((unsigned char)*p); p++)
+				;
+			continue;
+		}
+		if (isdigit((unsigned char)*p) && (p == v || !isalnum((unsigned char)p[-1]))) {
+			const char *e = p;
+			while (isdigit((unsigned char)*e))
+				e++;
+			if (strncmp(e, " octets", 7) == 0 || strncmp(e, " bytes", 6) == 0) {
+				out[k++] = 'N';
+				p = e;
+				continue;
+			}
+		}
+		out[k++] = *p++;
+	}
+	out[k] = '\0';
+}
+
 /* The deduplication key of the last run (ctx->res, ctx->crash) of d as a finding of class cls:
    the sanitizer stack hash, else (kind, signal, command, state) for crashes; (command) for
    hangs and disconnects; the violation text for spec violations. */
@@ -503,7 +537,9 @@ static void finding_key(struct fuzz_ctx *ctx, const struct mh_dialogue *d, enum 
 			failing_verb(ctx, d, r->failed_at, verb, sizeof(verb), NULL);
 		snprintf(key, len, "%s:%s", cls == MH_FC_HANG ? "hang" : "disconnect", verb);
 	} else {
-		snprintf(key, len, "violation:%.380s", violation != NULL ? violation : "");
+		char norm[400];
+		normalize_violation(violation != NULL ? violation : "", norm, sizeof(norm));
+		snprintf(key, len, "violation:%.380s", norm);
 	}
 }
 

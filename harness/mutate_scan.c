@@ -259,7 +259,8 @@ static enum mut_ev command_done(struct mut_scan *s, const unsigned char *h, size
 	   (Dovecot starts TLS for "STLS "); a line too long to tell is ambiguous */
 	int bare = only_verb(s, h, hn, L);
 	bool tls_verb = strcmp(verb, s->proto == MH_PROTO_POP3 ? "STLS" : "STARTTLS") == 0;
-	if (tls_verb && bare < 0)
+	/* with an argument: Postfix refuses it (501), Dovecot starts TLS all the same */
+	if (tls_verb && bare <= 0)
 		s->ambiguous = true;
 	if (tls_verb && bare > 0 && crlf)
 		*starttls_r = true;

@@ -275,9 +275,10 @@ static const struct fix_row fix_rows[] = {
      "S:STARTTLS\\r\\nEHLO x\\r\\n|R|R", "454,250", 0},
     {"proto smtp\nsend STARTTLS\\r\\n\nreply 220\ntls\nsend EHLO x\\r\\n\nreply 250\n",
      "S:STARTTLS\\r\\n|R|T|S:EHLO x\\r\\n|R", "220,250", -1},
-    /* an argument is not trailing space: no STARTTLS, no TLS record */
+    /* an argument is not trailing space: no TLS record, but ambiguous (Postfix refuses it
+       with 501, Dovecot starts TLS all the same) */
     {"proto smtp\nsend STARTTLS x\\r\\n\nreply 501\nsend EHLO x\\r\\n\nreply 250\n",
-     "S:STARTTLS x\\r\\n|R|S:EHLO x\\r\\n|R", "501,250", -1},
+     "S:STARTTLS x\\r\\n|R|S:EHLO x\\r\\n|R", "501,250", 0},
 };
 
 static void test_fix_rows(void)
