@@ -717,6 +717,21 @@ void fuzz_oracles(struct fuzz_ctx *ctx, const struct mh_dialogue *d, long src, c
 				          mh_dlg_outcome_name(r->outcome));
 			else
 				finding_key(ctx, d, cls, false, NULL, key, sizeof(key));
+		} else if (isnew) {
+			/* a new disconnect is run again, waiting for the processes the server
+			   forked for it: a process that takes its time to die (Dovecot writes a
+			   panic and a backtrace first) makes it a crash */
+			mh_sup_settle(ctx->sup, true);
+			fuzz_exec(ctx, d, false);
+			mh_sup_settle(ctx->sup, false);
+			if (ctx->crash.crashed && !ctx->crash.previous) {
+				on_crash(ctx, d, src, op);
+				return;
+			}
+			isnew = !ctx->crash.crashed && r->outcome == MH_DLG_DISCONNECT &&
+			        reliable(ctx, d, r->failed_at, EV_DISCONNECT);
+			if (isnew)
+				finding_key(ctx, d, cls, true, NULL, key, sizeof(key));
 		}
 		if (isnew && !mh_findings_known(ctx->fnd, key)) {
 			struct min_oracle mo = {.ctx = ctx, .cls = cls, .disconnect = !hang};
