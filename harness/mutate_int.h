@@ -76,6 +76,7 @@ struct mut_scan {
 	unsigned char tail[MUT_SCAN_TAIL]; /* last bytes of the current segment */
 	size_t seglen, cmdlen, taillen;
 	bool seg_b64;   /* the segment so far could be a SASL response */
+	size_t seg_cr;  /* CR bytes in the segment (one before the LF ends the line) */
 	bool cont;      /* IMAP: the segment continues a command after a literal */
 	bool prev_crlf; /* SMTP data: the previous line ended in CRLF */
 	uint64_t payload;

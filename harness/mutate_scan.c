@@ -46,6 +46,10 @@ static void seg_append(struct mut_scan *s, const unsigned char *p, size_t k)
 		memcpy(s->tail + keep, p, k);
 		s->taillen = keep + k;
 	}
+	if (s->mode == SCAN_CMD)
+		for (const unsigned char *q = p, *e = p + k;
+		     (q = memchr(q, '\r', (size_t)(e - q))) != NULL; q++)
+			s->seg_cr++;
 	if (s->sasl && s->mode == SCAN_CMD)
 		for (size_t i = 0; i < k && s->seg_b64; i++)
 			s->seg_b64 = b64ish(p[i]) || (p[i] == '\r' && i + 1 == k);
@@ -57,6 +61,7 @@ static void seg_reset(struct mut_scan *s)
 	s->seglen = 0;
 	s->taillen = 0;
 	s->seg_b64 = true;
+	s->seg_cr = 0;
 }
 
 /* The verb of a command head (IMAP: after the tag) as a NUL-terminated upper-case word. */
@@ -353,7 +358,10 @@ static enum mut_ev line_done(struct mut_scan *s, bool *starttls_r)
 		return ev;
 	}
 
-	/* command mode */
+	/* command mode; a bare CR inside a command line: servers differ (Dovecot drops it and
+	   reads "STL\rS" as STLS, others end the line there or refuse it) */
+	if (s->seg_cr > (crlf ? 1u : 0u))
+		s->ambiguous = true;
 	uint64_t n;
 	bool nonsync;
 	bool sasl_line = s->sasl && s->seg_b64 && !s->cont;

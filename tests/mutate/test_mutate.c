@@ -275,6 +275,9 @@ static const struct fix_row fix_rows[] = {
      "S:STARTTLS\\r\\nEHLO x\\r\\n|R|R", "454,250", 0},
     {"proto smtp\nsend STARTTLS\\r\\n\nreply 220\ntls\nsend EHLO x\\r\\n\nreply 250\n",
      "S:STARTTLS\\r\\n|R|T|S:EHLO x\\r\\n|R", "220,250", -1},
+    /* a bare CR inside a command line: Dovecot reads "STL\rS" as STLS */
+    {"proto pop3\nsend STL\\rS\\r\\n\nreply +OK\nsend CAPA\\r\\n\nreply +OK\n", NULL, "", 0},
+    {"proto smtp\nsend EHLO x\\r\\n\nreply 250\nsend NO\\rOP\\r\\n\nreply 250\n", NULL, "", 2},
     /* an argument is not trailing space: no TLS record, but ambiguous (Postfix refuses it
        with 501, Dovecot starts TLS all the same) */
     {"proto smtp\nsend STARTTLS x\\r\\n\nreply 501\nsend EHLO x\\r\\n\nreply 250\n",
