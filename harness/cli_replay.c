@@ -230,7 +230,8 @@ static int watch_start(struct common *c, int64_t grace_ms, struct watched *w)
 	mh_error_init(&err);
 	w->sup = mh_sup_new(&so, &err);
 	if (w->sup == NULL || mh_sup_start(w->sup, &err) != 0) {
-		fprintf(stderr, "mailharness: --exec: %s\n", err.msg);
+		fprintf(stderr, "mailharness: --exec: %s%s\n", err.msg,
+		        c->server_log == NULL ? " (--server-log FILE keeps it)" : "");
 		return -1;
 	}
 	mh_sup_settle(w->sup, true);
