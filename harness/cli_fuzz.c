@@ -45,7 +45,7 @@ static const char usage_fuzz[] =
     "      --name PREFIX       worker names PREFIX-w0...: unique names per machine when several\n"
     "                          machines sync one campaign (docs/FUZZING.md)\n"
     "      --seed N            PRNG seed (default: time); the same seed makes the same first\n"
-    "                          choices, but server timing soon varies the queue and the run\n"
+    "                          choices; server timing (hangs, restarts) can vary the run\n"
     "      --coverage afl      read AFL++ edge coverage of a server built with afl-clang-fast\n"
     "      --forkserver        a fresh server process per dialogue through the AFL++ forkserver\n"
     "                          (afl-clang-fast build calling __AFL_INIT() after listen())\n"
