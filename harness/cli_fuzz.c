@@ -218,10 +218,8 @@ static int run_jobs(struct mh_fuzz_opts *base, unsigned jobs, const char *exec_t
 			struct mh_fuzz_opts o = *base;
 			o.worker = names[i];
 			/* own servers on their own ports; attached workers share the one server */
-			o.target.port = base->target.port + (exec_tmpl != NULL ? (int)i : 0);
-			snprintf(o.target.url, sizeof(o.target.url), "%s://%s:%d%s",
-			         base->target.scheme, base->target.host, o.target.port,
-			         base->target.tls == MH_TLS_STARTTLS ? "?starttls" : "");
+			mh_url_set_port(&o.target,
+			                base->target.port + (exec_tmpl != NULL ? (int)i : 0));
 			char *cmd = exec_tmpl ? mh_cli_port_subst(exec_tmpl, o.target.port) : NULL;
 			o.exec_cmd = cmd;
 			char prefix[120];

@@ -268,13 +268,11 @@ static int read_reply(struct mh_conn *c, const struct mh_expect *e, struct mh_re
 		if (f < 0 && c->last_io == MH_IO_ERROR && c->in.len > 0) {
 			/* a reset (the server closed with our bytes unread) right after a BYE: the
 			   BYE counts as for an orderly close */
-			struct mh_error keep = *err;
 			if (bye_before_close(c, r, judge) == 1) {
 				c->closed = true; /* as after an orderly close (fill) */
 				c->last_io = MH_IO_EOF;
 				return 1;
 			}
-			*err = keep;
 		}
 		if (err->set && strstr(err->msg, "timeout") != NULL) {
 			err->set = false;

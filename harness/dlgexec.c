@@ -132,6 +132,21 @@ static bool close_announced(const struct mh_conn *c)
 	return c->session != NULL && mh_session_close_announced(c->session);
 }
 
+/* Adds an event line ("*  ...") to the run's transcript. */
+static void note(struct mh_dlg_result *res, const struct mh_conn *c, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void note(struct mh_dlg_result *res, const struct mh_conn *c, const char *fmt, ...)
+{
+	char line[256];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	size_t len = n < 0 ? 0 : (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
+	mh_case_add_transcript(&res->checks, c->id, '*', line, len,
+	                       mh_now_ms() - c->opts.case_start_ms);
+}
+
 /* Notes the oldest command still owed a reply (see pending_cmd in dlgexec.h). */
 static void note_pending(const struct mh_conn *c, const struct mh_spec *spec,
                          struct mh_dlg_result *res)
@@ -162,11 +177,7 @@ static int await_reply(struct mh_conn *c, const struct mh_dlg_exec_opts *o, cons
 		/* the engine has no command waiting for a reply (a partial line, a BDAT chunk or
 		   literal still short of its size, IDLE updates): nothing is owed, so nothing to
 		   wait for and no hang to report */
-		char note[128];
-		int nl =
-		    snprintf(note, sizeof(note), "record %zu: no reply is due; not awaited", i);
-		mh_case_add_transcript(&res->checks, c->id, '*', note, (size_t)nl,
-		                       mh_now_ms() - c->opts.case_start_ms);
+		note(res, c, "record %zu: no reply is due; not awaited", i);
 		return 1;
 	}
 	bool over = session_over(c, o->spec);
@@ -222,9 +233,19 @@ static void drain(struct mh_conn *c, const struct mh_dlg_exec_opts *o, size_t at
                   struct mh_reply *r, struct mh_dlg_result *res)
 {
 	c->opts.timeout_ms = o->drain_ms;
+	/* bounded in time (four reply budgets in all) and in reads (one per owed reply, plus
+	   some): replies that settle nothing (an IMAP "+" to a literal, unsolicited lines) or a
+	   server answering just inside the budget must not keep a hostile server's drain going */
+	c->opts.deadline_ms = mh_now_ms() + 4 * o->drain_ms;
+	size_t reads_left = c->session != NULL ? mh_session_pending(c->session) + 16 : 0;
 	while (c->session != NULL && mh_session_pending(c->session) > 0 &&
 	       !session_over(c, o->spec)) {
 		size_t owed = mh_session_pending(c->session);
+		if (reads_left-- == 0) {
+			note(res, c, "after the last record: %zu replies still owed; drain stopped",
+			     owed);
+			return;
+		}
 		note_pending(c, o->spec, res);
 		struct mh_error err;
 		mh_error_init(&err);
@@ -234,26 +255,22 @@ static void drain(struct mh_conn *c, const struct mh_dlg_exec_opts *o, size_t at
 			add_pair(res, c, r->status);
 			continue;
 		}
-		if ((rc == 0 || read_failure(&err) == MH_DLG_DISCONNECT) && close_announced(c)) {
+		enum mh_dlg_outcome oc = rc == 0 ? MH_DLG_DISCONNECT : read_failure(&err);
+		if (oc == MH_DLG_DISCONNECT && close_announced(c))
 			return;
-		} else if (rc == 0 || read_failure(&err) == MH_DLG_DISCONNECT) {
+		if (oc == MH_DLG_DISCONNECT)
 			set_outcome(res, c, MH_DLG_DISCONNECT, at,
 			            "after the last record: the server closed the connection owing "
 			            "%zu replies (%s)",
 			            owed, rc == 0 ? "closed" : err.msg);
-		} else if (read_failure(&err) == MH_DLG_HANG) {
-			char note[160];
-			int nl =
-			    snprintf(note, sizeof(note),
-			             "after the last record: %zu replies owed did not come within "
-			             "%lld ms (the dialogue did not wait for them: no hang)",
-			             owed, (long long)o->drain_ms);
-			mh_case_add_transcript(&res->checks, c->id, '*', note, (size_t)nl,
-			                       mh_now_ms() - c->opts.case_start_ms);
-		} else {
+		else if (oc == MH_DLG_HANG)
+			note(res, c,
+			     "after the last record: %zu replies owed did not come within %lld ms "
+			     "(the dialogue did not wait for them: no hang)",
+			     owed, (long long)o->drain_ms);
+		else
 			set_outcome(res, c, MH_DLG_BAD_REPLY, at, "after the last record: %s",
 			            err.msg);
-		}
 		return;
 	}
 }

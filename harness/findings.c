@@ -14,7 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define DEDUPE_CAP        16384 /* keys remembered (open addressing; more are not deduplicated) */
+#define DEDUPE_CAP                                                                                 \
+	16384 /* keys remembered (open addressing); when 3/4 full, no new finding is saved */
 #define RESUME_MAX_FILES  20000
 #define HEADER_SCAN_BYTES 8192
 
@@ -81,7 +82,10 @@ static void dedupe_add(struct mh_findings *f, const char *key)
 
 bool mh_findings_known(const struct mh_findings *f, const char *dedupe)
 {
-	return dedupe != NULL && *dedupe != '\0' && dedupe_has(f, key_hash(dedupe));
+	/* a full table counts every key as known: past DEDUPE_CAP * 3 / 4 distinct findings a
+	   runaway server would otherwise get one saved file per dialogue */
+	return dedupe != NULL && *dedupe != '\0' &&
+	       (f->ndedupe >= DEDUPE_CAP * 3 / 4 || dedupe_has(f, key_hash(dedupe)));
 }
 
 static int mkdir_p(const char *path, struct mh_error *err)

@@ -93,7 +93,8 @@ bool mh_findings_resumed(const struct mh_findings *f, struct mh_findings_stats *
 size_t mh_findings_count(const struct mh_findings *f, enum mh_find_class c);
 size_t mh_findings_disconnects(const struct mh_findings *f);
 
-/* True if a finding with this dedupe key was saved already (this or an earlier session). */
+/* True if a finding with this dedupe key was saved already (this or an earlier session), or if
+   the key table is full (12288 distinct findings: nothing new is saved after that). */
 bool mh_findings_known(const struct mh_findings *f, const char *dedupe);
 
 /* Saves d as the next id of m->cls: header comments, then the dialogue text; the sanitizer

@@ -122,9 +122,6 @@ static void update_rate(struct fuzz_ctx *ctx, int64_t now)
 	ctx->rate = ctx->rate == 0.0 ? r : 0.7 * r + 0.3 * ctx->rate;
 	ctx->rate_t_ms = now;
 	ctx->rate_execs = ctx->execs;
-	long rss = fuzz_rss_mb();
-	if (rss > ctx->peak_rss_mb)
-		ctx->peak_rss_mb = rss;
 }
 
 static void write_stats(struct fuzz_ctx *ctx, bool durable)

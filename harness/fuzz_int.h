@@ -55,7 +55,7 @@ struct fuzz_ctx {
 	struct mh_buf scratch;
 	/* counters */
 	int64_t t0_ms, t0_wall_ms;
-	uint64_t execs, execs_total, execs_prev, min_runs, since_crash, slowest_ms;
+	uint64_t execs, execs_total, min_runs, since_crash, slowest_ms;
 	uint64_t outcomes[MH_DLG_OUTCOME_COUNT]; /* fuzzed dialogues by outcome */
 	uint64_t exec_ms;                        /* time spent in mh_dlg_exec */
 	uint64_t replies;                        /* replies read by fuzzed dialogues */
@@ -70,7 +70,6 @@ struct fuzz_ctx {
 	int64_t rate_t_ms;
 	uint64_t rate_execs;
 	double rate;
-	long peak_rss_mb;
 	/* sync */
 	int64_t next_sync_ms;
 	char **sync_names; /* other workers seen, with the last id imported */

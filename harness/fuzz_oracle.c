@@ -46,8 +46,9 @@ static void exec_with_budget(struct fuzz_ctx *ctx, const struct mh_dialogue *d, 
 	ctx->xo.reply_timeout_ms = saved;
 }
 
-/* The client bytes sent before record `at` (the last 4 KB), and from them the verb of the last
-   command line (IMAP: after the tag), [A-Z0-9-] only. */
+/* The client bytes sent before record `at` (the first SENT_MAX of them), and from them the verb
+   of the last command line (IMAP: after the tag), [A-Z0-9-] only; past SENT_MAX that is the
+   verb of a line in the middle (a key that is then only approximate). */
 #define SENT_MAX (1u << 20)
 
 /* At most SENT_MAX bytes (the first ones); *cut_r set if there were more. */
@@ -105,7 +106,7 @@ static void last_verb(const struct mh_dialogue *d, enum mh_proto_id proto, size_
 
 /* True if a command line that ends the session (QUIT, LOGOUT) was sent before record `at`: the
    server may close after answering it. */
-static bool ended_before(const struct mh_dialogue *d, size_t at, struct mh_buf *scratch)
+static bool ended_before(const struct mh_dialogue *d, size_t at)
 {
 	static const char *const enders[] = {"QUIT", "LOGOUT"};
 	/* line by line over the records (no copy: dialogues may be megabytes); a line's first
@@ -114,7 +115,6 @@ static bool ended_before(const struct mh_dialogue *d, size_t at, struct mh_buf *
 	size_t hl = 0;
 	bool at_start = true;
 	size_t end = at == MH_DLG_AT_GREETING ? 0 : at < d->n ? at : d->n;
-	(void)scratch;
 	for (size_t i = 0; i < end; i++) {
 		const struct mh_dlg_msg *m = &d->msgs[i];
 		for (size_t p = 0; m->op == MH_DLG_SEND && p < m->len; p++) {
@@ -376,7 +376,7 @@ static bool reliable(struct fuzz_ctx *ctx, const struct mh_dialogue *d, size_t a
 	if (astray != SIZE_MAX &&
 	    (ev != EV_VIOLATION || first_violation(ctx) > astray)) /* the violation: before it */
 		return false;
-	if (ev == EV_DISCONNECT && ended_before(d, at, &ctx->scratch))
+	if (ev == EV_DISCONNECT && ended_before(d, at))
 		return false;
 	size_t amb;
 	if (mh_mutate_first_ambiguous(d, &amb) &&
@@ -708,6 +708,11 @@ void fuzz_oracles(struct fuzz_ctx *ctx, const struct mh_dialogue *d, long src, c
 			/* a new hang is run again with the longer budget: a reply that comes
 			   then was a deliberate delay, not a hang */
 			exec_with_budget(ctx, d, hang_budget(ctx));
+			if (ctx->crash.crashed && !ctx->crash.previous) {
+				on_crash(ctx, d, src,
+				         op); /* it crashed this time: that is the finding */
+				return;
+			}
 			isnew = !ctx->crash.crashed && r->outcome == MH_DLG_HANG &&
 			        reliable(ctx, d, r->failed_at, EV_HANG);
 			if (!isnew)

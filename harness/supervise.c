@@ -58,8 +58,8 @@ struct mh_supervisor *mh_sup_new(const struct mh_sup_opts *o, struct mh_error *e
 	struct mh_supervisor *s = mh_calloc(1, sizeof(*s));
 	s->o = *o;
 	/* own copies: the caller's strings may be short-lived */
-	s->o.exec_cmd = o->exec_cmd != NULL ? mh_strdup(o->exec_cmd) : NULL;
-	s->o.log_path = o->log_path != NULL ? mh_strdup(o->log_path) : NULL;
+	s->o.exec_cmd = mh_strdup(o->exec_cmd);
+	s->o.log_path = mh_strdup(o->log_path);
 	s->o.sanitizer_dir = mh_strdup(o->sanitizer_dir != NULL ? o->sanitizer_dir : "/tmp");
 	if (s->o.start_timeout_ms <= 0)
 		s->o.start_timeout_ms = 15000;
@@ -238,7 +238,8 @@ static void forkserver_end(struct mh_supervisor *s, enum mh_dlg_outcome outcome)
 	}
 	if (killed)
 		mh_forkserver_killed(s->fs);
-	if (r < 0) {
+	if (r <= 0) {
+		/* no status in time: a late one would be read as the next child's pid */
 		s->need_restart = true;
 	} else if (r == 1 && !(killed && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)) {
 		if (s->ndeaths < MAX_DEATHS && !recently_reported(s, s->child))

@@ -6,10 +6,12 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define REPORT_MAX (1u << 20) /* bytes read of one report */
@@ -32,14 +34,19 @@ void mh_sup_san_options(const char *inherited, const char *dir, bool asan, bool 
 		mh_buf_append_str(out, ":print_stacktrace=1");
 }
 
-/* log.<pid> -> pid, else 0. */
-static pid_t report_pid(const char *name)
+/* dir/log.<pid> -> pid if it is a regular file, else 0. The server can write into dir: a FIFO
+   there would block the read, a directory would look pending for ever. */
+static pid_t report_pid(const char *dir, const char *name)
 {
-	if (strncmp(name, "log.", 4) != 0)
+	unsigned long long v;
+	if (strncmp(name, "log.", 4) != 0 || mh_parse_uint(name + 4, 1, INT_MAX, &v) != 0)
 		return 0;
-	char *end = NULL;
-	long v = strtol(name + 4, &end, 10);
-	return (end != name + 4 && *end == '\0' && v > 0) ? (pid_t)v : 0;
+	char path[4096];
+	struct stat st;
+	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path) ||
+	    lstat(path, &st) != 0 || !S_ISREG(st.st_mode))
+		return 0;
+	return (pid_t)v;
 }
 
 bool mh_sup_san_pending(const char *dir)
@@ -50,7 +57,7 @@ bool mh_sup_san_pending(const char *dir)
 	bool any = false;
 	struct dirent *e;
 	while (!any && (e = readdir(d)) != NULL)
-		any = report_pid(e->d_name) > 0;
+		any = report_pid(dir, e->d_name) > 0;
 	closedir(d);
 	return any;
 }
@@ -80,7 +87,7 @@ size_t mh_sup_san_collect(const char *dir, struct mh_sup_report *reports, size_t
 	size_t n = 0;
 	struct dirent *e;
 	while (n < max && (e = readdir(d)) != NULL) {
-		pid_t pid = report_pid(e->d_name);
+		pid_t pid = report_pid(dir, e->d_name);
 		if (pid <= 0)
 			continue;
 		char path[4096];

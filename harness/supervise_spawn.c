@@ -40,10 +40,6 @@ char **mh_sup_build_env(const struct mh_sup_opts *o, struct mh_buf *scratch)
 		}
 		env[n++] = mh_strdup(*e);
 	}
-	while (o->extra_env != NULL && o->extra_env[0] != NULL && n + 8 >= cap) {
-		cap *= 2;
-		env = mh_realloc(env, cap * sizeof(*env));
-	}
 	for (size_t i = 0; o->extra_env != NULL && o->extra_env[i] != NULL; i++) {
 		if (n + 8 >= cap) {
 			cap *= 2;
@@ -165,8 +161,12 @@ void mh_sup_stop(struct mh_supervisor *s)
 	mh_sup_proc_reset(s->proc);
 	s->main_pid = 0;
 	s->running = false;
-	/* reports of processes we killed (leak checks at exit...) are not findings either */
-	mh_sup_san_collect(s->o.sanitizer_dir, s->reports, MAX_REPORTS);
+	/* reports of processes we killed (leak checks at exit...) are not findings either: all of
+	   them, a batch at a time (bounded) */
+	for (int i = 0; i < 64 && mh_sup_san_collect(s->o.sanitizer_dir, s->reports, MAX_REPORTS) ==
+	                              MAX_REPORTS;
+	     i++)
+		;
 }
 
 static int open_log(const struct mh_sup_opts *o)

@@ -130,10 +130,16 @@ int mh_url_parse(const char *url, struct mh_target *t, struct mh_error *err)
 		mh_error_set(err, "target '%s': unexpected '%s' after host and port", url, rest);
 		return -1;
 	}
+	mh_url_set_port(t, t->port);
+	return 0;
+}
+
+void mh_url_set_port(struct mh_target *t, int port)
+{
 	bool v6 = strchr(t->host, ':') != NULL;
+	t->port = port;
 	snprintf(t->url, sizeof(t->url), "%s://%s%s%s:%d%s", t->scheme, v6 ? "[" : "", t->host,
 	         v6 ? "]" : "", t->port, t->tls == MH_TLS_STARTTLS ? "?starttls" : "");
-	return 0;
 }
 
 bool mh_url_is_loopback(const char *host)

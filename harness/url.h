@@ -22,5 +22,7 @@ struct mh_target {
 int mh_url_parse(const char *url, struct mh_target *t, struct mh_error *err);
 /* True if host is a loopback name or address (localhost, 127.0.0.0/8, ::1). */
 bool mh_url_is_loopback(const char *host);
+/* Sets the port and rewrites t->url to match (IPv6 hosts in brackets). */
+void mh_url_set_port(struct mh_target *t, int port);
 
 #endif

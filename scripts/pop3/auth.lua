@@ -33,6 +33,23 @@ local function any_mech(mechs)
   return names[1]
 end
 
+-- Sends "AUTH mech" and expects the exchange to start with "+"; skips the case otherwise (after
+-- checking that the reply is "+" or -ERR).
+local function start_exchange(t, conn, mech)
+  local c = pop3.auth_cmd(conn, "AUTH " .. mech)
+  if not (c and c.status == "+") then
+    t:expect(c, { "+", "-ERR" }, "AUTH " .. mech .. " gets a challenge or -ERR")
+    if not conn:closed() then pop3.quit(conn) end
+    t:skip("AUTH " .. mech .. " started no exchange: " .. tostring(c and c.raw))
+  end
+end
+
+-- Checks that STAT gets -ERR: the session is still in AUTHORIZATION.
+local function still_authorization(t, conn)
+  t:expect(conn:cmd("STAT"), "-ERR", "STAT afterwards gets -ERR: still AUTHORIZATION",
+    { rfc = "RFC 1939 3" })
+end
+
 -- Checks that the session is in the TRANSACTION state after a successful AUTH.
 local function in_transaction(t, conn, what)
   local n, _, r = pop3.stat(conn)
@@ -196,12 +213,7 @@ case {
   run = function(t)
     local conn, mechs = sasl_conn(t)
     local mech = any_mech(mechs)
-    local c = pop3.auth_cmd(conn, "AUTH " .. mech)
-    if not (c and c.status == "+") then
-      t:expect(c, { "+", "-ERR" }, "AUTH " .. mech .. " gets a challenge or -ERR")
-      if not conn:closed() then pop3.quit(conn) end
-      t:skip("AUTH " .. mech .. " started no exchange: " .. tostring(c and c.raw))
-    end
+    start_exchange(t, conn, mech)
     -- "If the client wishes to cancel the authentication exchange, it issues a line with a
     -- single "*". If the server receives such a response, it MUST reject the AUTH command by
     -- sending an -ERR reply."
@@ -209,8 +221,7 @@ case {
     if conn:closed() then return end
     -- "If an AUTH command fails, ... the server MUST behave as if the client had not issued the
     -- AUTH command."
-    t:expect(conn:cmd("STAT"), "-ERR", "STAT afterwards gets -ERR: still AUTHORIZATION",
-      { rfc = "RFC 1939 3" })
+    still_authorization(t, conn)
     local r = mechs.PLAIN and pop3.auth_plain(conn, t.user, t.password)
       or pop3.login_user_pass(conn, t.user, t.password)
     t:expect(r, "+OK", "a login after the cancelled exchange works")
@@ -231,8 +242,7 @@ case {
     t:expect(pop3.auth_cmd(conn, "AUTH X-MAILHARNESS-NONE"), "-ERR",
       "AUTH X-MAILHARNESS-NONE gets -ERR")
     if conn:closed() then return end
-    t:expect(conn:cmd("STAT"), "-ERR", "STAT afterwards gets -ERR: still AUTHORIZATION",
-      { rfc = "RFC 1939 3" })
+    still_authorization(t, conn)
     pop3.quit(conn)
   end,
 }
@@ -246,12 +256,7 @@ case {
   run = function(t)
     local conn, mechs = sasl_conn(t)
     local mech = any_mech(mechs)
-    local c = pop3.auth_cmd(conn, "AUTH " .. mech)
-    if not (c and c.status == "+") then
-      t:expect(c, { "+", "-ERR" }, "AUTH " .. mech .. " gets a challenge or -ERR")
-      if not conn:closed() then pop3.quit(conn) end
-      t:skip("AUTH " .. mech .. " started no exchange: " .. tostring(c and c.raw))
-    end
+    start_exchange(t, conn, mech)
     -- "If the server cannot Base64 decode a client response, it MUST reject the AUTH command
     -- with an -ERR reply." ... "servers and clients MUST reject (and not ignore) any character
     -- not explicitly allowed by the Base64 alphabet, and MUST reject any sequence of Base64
@@ -264,8 +269,7 @@ case {
         "the initial response \"AAA=BBBB\" gets -ERR")
       if conn:closed() then return end
     end
-    t:expect(conn:cmd("STAT"), "-ERR", "STAT afterwards gets -ERR: still AUTHORIZATION",
-      { rfc = "RFC 1939 3" })
+    still_authorization(t, conn)
     pop3.quit(conn)
   end,
 }
@@ -288,8 +292,7 @@ case {
     -- "If an AUTH command fails, the client may try another authentication mechanism or
     -- present different credentials by issuing another AUTH command ... Likewise, the server
     -- MUST behave as if the client had not issued the AUTH command."
-    t:expect(conn:cmd("STAT"), "-ERR", "STAT afterwards gets -ERR: still AUTHORIZATION",
-      { rfc = "RFC 1939 3" })
+    still_authorization(t, conn)
     local _, ok = t:expect(pop3.auth_plain(conn, t.user, t.password), "+OK",
       "AUTH PLAIN with the right password then gets +OK")
     if ok then in_transaction(t, conn, "AUTH PLAIN") end
